@@ -1,0 +1,3 @@
+from ddcheck.cli import main
+
+main()
