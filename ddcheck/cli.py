@@ -17,6 +17,7 @@ import typer
 from ddcheck import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+ENCODER_HELP = "Encoder: e5 (default), use, minilm, or a combination such as e5+use."
 
 app = typer.Typer(
     help="Screen due-diligence and survey questionnaires (.docx .xlsx .txt .md .csv) for questions that reach into "
@@ -70,6 +71,8 @@ def scan(
     max_file_mb: float = typer.Option(200, "--max-file-mb", help="Refuse input files larger than this (MB)."),
     max_unpacked_mb: float = typer.Option(1024, "--max-unpacked-mb", help="Refuse .docx/.xlsx that would unpack to more than this (MB)."),
     matcher: MatcherName = typer.Option(MatcherName.none, "--matcher", help="Which evidence to use: hybrid (default), semantic, keywords, or none (ingestion only)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
 ) -> None:
     """Scan questionnaires and write a review report."""
@@ -92,7 +95,7 @@ def scan(
     try:
         result = run_scan(
             paths, include=include, exclude=exclude, on_file=on_file,
-            limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value),
+            limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value, encoder, not no_cache),
         )
     except FileNotFoundError as exc:
         _err(f"error: no such file or folder: {exc}")
@@ -126,13 +129,100 @@ def scan(
     raise typer.Exit(EXIT_OK)
 
 
-def _build_matcher(name: str):
+def _build_matcher(name: str, encoder: str | None = None, use_cache: bool = True):
     """Load the matcher lazily: only a scan that needs embeddings imports torch and the model."""
     if name == "none":
         return None
     from ddcheck.matcher import build_matcher
+    from ddcheck.taxonomy import TaxonomyError
 
-    return build_matcher(name)
+    try:
+        return build_matcher(name, encoder=encoder, use_cache=use_cache)
+    except (TaxonomyError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+
+@app.command()
+def explain(
+    text: str = typer.Argument(..., help="The question to score."),
+    section: str = typer.Option("", "--section", help="Section heading the question sits under."),
+    matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher"),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    all_categories: bool = typer.Option(False, "--all", help="Show every category's score, not only findings."),
+) -> None:
+    """Score one question against every category and print why."""
+    from ddcheck.explain import explain_text
+
+    typer.echo(explain_text(_build_matcher(matcher.value, encoder), text, section, all_categories))
+
+
+rules_app = typer.Typer(help="List, show and test the category rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List the categories with their severity and number of examples."""
+    from ddcheck.taxonomy import load
+
+    for c in load().categories.values():
+        typer.echo(f"{c.number:>2} {c.id:<36} {c.severity:<6} {c.name_en} / {c.name_zh}  "
+                   f"({len(c.positives)} examples, {len(c.negatives)} near-misses)")
+
+
+@rules_app.command("show")
+def rules_show(category: str = typer.Argument(..., help="Category id.")) -> None:
+    """Show one category: description, terms, action and legal references."""
+    from ddcheck.explain import describe_category
+    from ddcheck.taxonomy import load
+
+    taxonomy = load()
+    if category not in taxonomy.categories:
+        _err(f"error: no category '{category}'; see 'ddcheck rules list'")
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(describe_category(taxonomy.categories[category]))
+
+
+@rules_app.command("test")
+def rules_test(
+    matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher"),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+) -> None:
+    """Check every category's held-out test cases: 'flag' items must get the category, 'pass' items must not."""
+    from ddcheck.explain import run_rule_tests
+
+    failures, total = run_rule_tests(_build_matcher(matcher.value, encoder))
+    for line in failures:
+        typer.echo(line)
+    typer.echo(f"rules: {total - len(failures)} passed, {len(failures)} failed")
+    raise typer.Exit(EXIT_FINDINGS if failures else EXIT_OK)
+
+
+@app.command("eval")
+def eval_command(
+    file: Path = typer.Argument(..., help="Labelled items, one JSON object per line (text, lang, cats, sev)."),
+    matcher: List[MatcherName] = typer.Option([MatcherName.hybrid], "--matcher", help="Repeat to compare matchers."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON."),
+) -> None:
+    """Measure matchers on labelled data: recall, right category, benign flagged, per category and language."""
+    import json
+
+    from ddcheck.evaluate import format_report, load_items, metrics, predict
+
+    try:
+        items = load_items(file)
+    except (OSError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    results = {}
+    for name in dict.fromkeys(matcher):
+        results[name.value] = metrics(items, predict(_build_matcher(name.value, encoder), items))
+        typer.echo(format_report(f"{name.value} ({encoder or 'default encoder'})", results[name.value]))
+    if json_out:
+        json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
