@@ -69,21 +69,69 @@ class EmbeddingCache:
         self._db.close()
 
 
-class CachedEncoder:
-    """Wraps an encoder: texts seen before come from the cache; only the rest reach the model, in one batch."""
+SHIPPED = Path(__file__).parent / "data" / "vectors"
 
-    def __init__(self, encoder, cache: EmbeddingCache | None):
+
+class ShippedVectors:
+    """Vectors of the built-in exemplars, computed once by the maintainers and shipped in the package.
+
+    They make a first scan on a new machine fast (only the questionnaire's own
+    text reaches the model) and are used only when their encoder id matches.
+    """
+
+    def __init__(self, path: Path, encoder_id: str):
+        self.vectors: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["encoder_id"]) == encoder_id:
+                    matrix = data["vectors"].astype(np.float32)
+                    self.vectors = dict(zip(map(str, data["keys"]), matrix))
+
+    def get_many(self, texts: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        for text in texts:
+            vector = self.vectors.get(text_key(text))
+            if vector is not None:
+                found[text] = vector
+        return found
+
+
+def write_shipped(path: Path, encoder_id: str, texts: list[str], vectors: np.ndarray) -> None:
+    """Store exemplar vectors (float16, sorted by key so the file is reproducible)."""
+    keys = [text_key(t) for t in texts]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, encoder_id=np.array(encoder_id), keys=np.array([keys[i] for i in order]),
+                        vectors=np.asarray(vectors, dtype=np.float16)[order])
+    tmp.replace(path)
+
+
+class CachedEncoder:
+    """Wraps an encoder: texts seen before come from the cache or the shipped vectors; only the rest reach the model, in one batch."""
+
+    def __init__(self, encoder, cache: EmbeddingCache | None, shipped_name: str | None = None):
         self.encoder = encoder
         self.cache = cache
         self.id = encoder.id
         self.dim = encoder.dim
+        self.name = shipped_name
+        self._shipped: ShippedVectors | None = None
         self.encoded = 0      # how many texts actually went through the model
         self.hits = 0
+
+    def shipped(self) -> ShippedVectors | None:
+        if self._shipped is None and self.name:
+            self._shipped = ShippedVectors(SHIPPED / f"{self.name}.npz", self.id)
+        return self._shipped
 
     def encode(self, texts: list[str]) -> np.ndarray:
         unique = list(dict.fromkeys(texts))
         known = self.cache.get_many(self.id, unique) if self.cache else {}
         missing = [t for t in unique if t not in known]
+        if missing and self.shipped() is not None:
+            known.update(self.shipped().get_many(missing))
+            missing = [t for t in missing if t not in known]
         self.hits += len(unique) - len(missing)
         if missing:
             vectors = self.encoder.encode(missing)

@@ -43,6 +43,11 @@ class FailOn(str, Enum):
     never = "never"
 
 
+class OutputLang(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
 def _err(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -64,13 +69,25 @@ def main_options(
 def scan(
     paths: List[Path] = typer.Argument(..., help="Files or folders (folders are scanned recursively)."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report to FILE ('-' = stdout)."),
-    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Write all reports into DIR (report.json, ...)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+                                       help="Write every report into DIR: report.json, report.html, findings.csv, summary.md "
+                                            "and annotated/ (reviewed copies of the questionnaires)."),
+    html_out: Optional[Path] = typer.Option(None, "--html", metavar="FILE|DIR",
+                                            help="Write the HTML review report (one self-contained file) to FILE.html, or to DIR/report.html."),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", metavar="DIR",
+                                            help="Write reviewed copies into DIR (x.reviewed.docx with Word comments, x.reviewed.xlsx "
+                                                 "with review columns and notes, CSV for text files); originals are never changed."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="Write one row per finding to FILE (UTF-8 CSV for Excel)."),
+    md_out: Optional[Path] = typer.Option(None, "--md", metavar="FILE", help="Write a Markdown summary to FILE (for tickets and e-mail)."),
+    lang: OutputLang = typer.Option(OutputLang.en, "--lang", help="Language of the HTML report, summary and annotations: en or zh."),
+    engagement: Optional[Path] = typer.Option(None, "--engagement", metavar="PROFILE.yaml",
+                                              help="Facts about the engagement (who commissions, conducts and receives it) for the licensing and scope rules."),
     fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."),
     include: List[str] = typer.Option([], "--include", metavar="GLOB", help="In folders, scan only paths matching GLOB (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", metavar="GLOB", help="In folders, skip paths matching GLOB (repeatable)."),
     max_file_mb: float = typer.Option(200, "--max-file-mb", help="Refuse input files larger than this (MB)."),
     max_unpacked_mb: float = typer.Option(1024, "--max-unpacked-mb", help="Refuse .docx/.xlsx that would unpack to more than this (MB)."),
-    matcher: MatcherName = typer.Option(MatcherName.none, "--matcher", help="Which evidence to use: hybrid (default), semantic, keywords, or none (ingestion only)."),
+    matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher", help="Which evidence to use: hybrid (default), semantic, keywords, or none (ingestion only)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
@@ -78,12 +95,25 @@ def scan(
     """Scan questionnaires and write a review report."""
     from ddcheck import report
     from ddcheck.model import SEVERITY_RANK
+    from ddcheck.outputs import ReportPlan, write_reports
     from ddcheck.readers import Limits
     from ddcheck.scan import scan as run_scan
 
-    if json_out is None and out is None:
-        _err("error: say where the report goes: --json FILE (or '-' for stdout) and/or --out DIR")
+    plan = ReportPlan(json=json_out, out_dir=out, html=html_out, annotate=annotate, csv=csv_out, md=md_out)
+    if not plan.wants_anything():
+        _err("error: say where the report goes: --json FILE (or '-' for stdout), --html, --annotate DIR, --csv FILE, "
+             "--md FILE, and/or --out DIR for all of them")
         raise typer.Exit(EXIT_USAGE)
+
+    profile = None
+    if engagement is not None:
+        from ddcheck.engagement import ProfileError, load_profile
+
+        try:
+            profile = load_profile(engagement)
+        except ProfileError as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(EXIT_USAGE)
 
     def on_file(result) -> None:
         if result.failed:
@@ -96,21 +126,14 @@ def scan(
         result = run_scan(
             paths, include=include, exclude=exclude, on_file=on_file,
             limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value, encoder, not no_cache),
+            profile=profile,
         )
     except FileNotFoundError as exc:
         _err(f"error: no such file or folder: {exc}")
         raise typer.Exit(EXIT_USAGE)
-    inputs = {Path(f.path).resolve() for f in result.files}
-    text = report.dumps(result)
-    written = []
-    if json_out == "-":
-        sys.stdout.write(text)
-    elif json_out:
-        report.write_atomic(Path(json_out), text, inputs)
-        written.append(json_out)
-    if out is not None:
-        report.write_atomic(out / "report.json", text, inputs)
-        written.append(str(out / "report.json"))
+    plan = ReportPlan(json=json_out, out_dir=out, html=html_out, annotate=annotate, csv=csv_out, md=md_out, lang=lang.value,
+                      inputs=frozenset(Path(f.path).resolve() for f in result.files), roots=tuple(paths), quiet=quiet)
+    written = write_reports(result, plan)
     summary = report.report_dict(result)["summary"]
     if not quiet:
         counts = summary["findings"]
@@ -223,6 +246,49 @@ def eval_command(
         typer.echo(format_report(f"{name.value} ({encoder or 'default encoder'})", results[name.value]))
     if json_out:
         json_out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@app.command(hidden=True)
+def calibrate(
+    file: Path = typer.Argument(..., help="Labelled items, one JSON object per line (text, lang, cats, sev)."),
+    matcher: List[MatcherName] = typer.Option([MatcherName.hybrid, MatcherName.semantic, MatcherName.keywords], "--matcher"),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    write: bool = typer.Option(True, "--write/--dry-run", help="Write data/calibration.yaml (maintainers)."),
+) -> None:
+    """Maintainers: fit the matcher parameters per matcher and encoder on labelled data."""
+    from ddcheck import calibration
+    from ddcheck.evaluate import load_items
+    from ddcheck.matcher import DEFAULT_ENCODER, build_matcher
+    from ddcheck.encoders import parse_spec
+
+    items = load_items(file)
+    spec = "+".join(parse_spec(encoder or DEFAULT_ENCODER))
+    for name in dict.fromkeys(matcher):
+        m = build_matcher(name.value, encoder=spec)
+        params, held_out = calibration.calibrate(m, items)
+        key = f"{name.value}/{'none' if name.value == 'keywords' else spec}"
+        typer.echo(f"{key}: {params}")
+        typer.echo(f"{key}: two-fold cross-validated recall(med/high) {held_out['recall']}, right category "
+                   f"{held_out['right']}, benign flagged {held_out['benign']}")
+        if write:
+            calibration.save(key, params)
+
+
+@app.command(hidden=True)
+def vectors(encoder: List[str] = typer.Option(["e5", "use"], "--encoder", help="Encoders whose exemplar vectors to ship.")) -> None:
+    """Maintainers: compute the built-in exemplars' vectors that ship in the package (data/vectors/NAME.npz)."""
+    from ddcheck.cache import SHIPPED, EmbeddingCache, write_shipped
+    from ddcheck.encoders import get_encoder
+    from ddcheck.matcher import ordinary_texts
+    from ddcheck.taxonomy import load
+
+    taxonomy = load()
+    texts = [p for c in taxonomy.categories.values() for p in c.positives] + ordinary_texts(taxonomy)
+    texts = list(dict.fromkeys(texts))
+    for name in encoder:
+        enc = get_encoder(name, EmbeddingCache(), shipped=False)
+        write_shipped(SHIPPED / f"{name}.npz", enc.id, texts, enc.encode(texts))
+        typer.echo(f"wrote {SHIPPED / (name + '.npz')}: {len(texts)} vectors for {enc.id}")
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ddcheck.taxonomy import CERTAINTY, Category
 from ddcheck.textnorm import normalise
 
@@ -31,17 +33,13 @@ def explain_text(matcher, text: str, section: str = "", show_all: bool = False) 
         lines.append("no finding: nothing in this question matched a sensitive-scope category above its threshold.")
     for finding in findings:
         lines += format_finding(finding, matcher.taxonomy.categories[finding.category])
-    if show_all and matcher.kind != "keywords":
-        original = matcher.threshold_overrides
-        matcher.threshold_overrides = {"*": 0.0}
-        try:
-            every = matcher.score_texts([normalise(text)], [text], [section])[0]
-        finally:
-            matcher.threshold_overrides = original
-        ids = [c.id for c in matcher.categories]
+    if show_all:
+        logits, _ = matcher.contributions([normalise(text)], [text], [section])
+        scores = 1.0 / (1.0 + np.exp(-logits[0]))
         lines.append("all categories (score / threshold):")
-        for finding in sorted(every, key=lambda f: -f.score):
-            lines.append(f"  {finding.score:.3f} / {matcher.threshold(ids.index(finding.category)):.2f}  {finding.category}")
+        for c in np.argsort(-scores, kind="stable"):
+            cid = matcher.ids[c]
+            lines.append(f"  {scores[c]:.3f} / {matcher.params.threshold_for(cid):.2f}  {cid}")
     return "\n".join(lines)
 
 

@@ -4,259 +4,294 @@ Three matchers share one interface so the benefit of each part can be measured:
 
 * ``keywords``: the categories' trigger terms with their disambiguation (strong
   terms alone; weak terms only beside a context word and outside exclusions).
-* ``semantic``: one-vs-rest logistic regression per category over sentence
-  vectors, trained on the categories' exemplars against their near-miss
-  negatives and a large corpus of ordinary questions.
-* ``hybrid`` (default): the same classifier over vectors *and* lexical features
-  (trigger terms, asks-for-the-thing vs about-policy patterns, public source,
-  overseas party), plus section context.
+* ``semantic``: nearest-neighbour evidence over sentence vectors: how much more a
+  question resembles a category's example questions than the nearest ordinary
+  questionnaire items (the categories' near-misses and the benign corpus).
+* ``hybrid`` (default): both, plus the section heading and a few structural cues
+  (asks about a policy, refers to public information, asks for the thing itself).
 
-A finding's score is ``sigmoid(sum of contributions)``; the explanation lists
-each contribution (intercept, the vector's share, every feature that fired,
-section context), so it always adds up to the reported score.
+Why nearest neighbours and not a classifier over the vectors: measured on
+questionnaires written by others, a classifier fitted to our exemplars learns
+their idiosyncrasies and transfers poorly, while "closer to a sensitive example
+than to any ordinary one" keeps working as the example sets grow. Compound items
+are also scored clause by clause (:mod:`ddcheck.clauses`), so one dangerous
+request buried in a list of ordinary ones is not averaged away.
+
+A finding's score is ``sigmoid(sum of contributions)``; the explanation lists each
+contribution, so it always adds up to the reported score.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ddcheck.features import FEATURES_VERSION, generic_hits, lexical_matrix, lexical_names
+from ddcheck.clauses import clauses
+from ddcheck.features import generic_hits
 from ddcheck.model import Evidence, Finding, SEVERITY_RANK, Unit
 from ddcheck.taxonomy import Category, Taxonomy, load
+from ddcheck.textnorm import normalise
 
 MATCHERS = ("hybrid", "semantic", "keywords")
-DEFAULT_ENCODER = "e5"
-SECTION_BONUS = 1.0          # logit added when the unit's section names the category's strong terms
-LEXICAL_SCALE = 1.0
-KEYWORD_SCORES = {"strong": 0.8, "weak": 0.6}
+DEFAULT_ENCODER = "e5+use"
+GENERIC_LABELS = {
+    "asks_for_the_thing": "asks for the thing itself (copies, names, raw data, parameters)",
+    "about_policy": "asks about a policy, a process or whether something exists",
+    "public_source": "refers to information that is already public",
+    "overseas_party": "mentions an overseas party or a transfer abroad",
+}
+_CHUNK = 1024   # rows per similarity block: bounds memory on 20,000-question scans
 
 
-def _sigmoid(x: np.ndarray | float):
+@dataclass(frozen=True)
+class Params:
+    """The few numbers that turn evidence into a score; calibrated per matcher and encoder (``ddcheck calibrate``)."""
+
+    k: int = 3                       # neighbours averaged on each side
+    scale: float = 0.02              # similarity margin worth one logit
+    bias: float = -1.0               # logit of a question with no evidence at all
+    clause_penalty: float = 0.02     # a clause must beat the whole item by this much to speak for it
+    strong: float = 2.0              # logit of a strong trigger term
+    weak: float = 1.0                # logit of a weak term beside a context word
+    section: float = 1.0             # logit when the section heading carries the category's strong terms
+    generic: dict[str, float] = field(default_factory=lambda: {"about_policy": -0.5, "public_source": -0.5,
+                                                               "asks_for_the_thing": 0.25})
+    threshold: float = 0.5           # default decision threshold on the score
+    thresholds: dict[str, float] = field(default_factory=dict)   # per category, overriding ``threshold``
+    relative: float = 2.5            # also report categories whose logit is within this of the best one
+    max_findings: int = 3
+
+    def threshold_for(self, category: str) -> float:
+        return float(self.thresholds.get(category, self.threshold))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Params":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def _logit_to_score(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, sims.shape[1])
+    if k <= 0:
+        return np.full(sims.shape[0], -1.0, dtype=np.float32)
+    return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+
+
 @dataclass
-class TrainedModel:
-    """Weights of the per-category classifiers plus the exemplar vectors used as evidence."""
+class Index:
+    """The exemplar vectors one encoder scores against: positives per category and ordinary items."""
 
-    categories: list[str]
-    weights: np.ndarray          # (C, D)
-    bias: np.ndarray             # (C,)
-    thresholds: np.ndarray       # (C,)
-    emb_dim: int
-    exemplar_vectors: np.ndarray # (P, emb_dim)
-    exemplar_category: np.ndarray  # (P,) index into categories
-    exemplar_text_index: np.ndarray  # (P,) index into Category.positives
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, categories=np.array(self.categories), weights=self.weights, bias=self.bias,
-                 thresholds=self.thresholds, emb_dim=np.array(self.emb_dim), exemplar_vectors=self.exemplar_vectors,
-                 exemplar_category=self.exemplar_category, exemplar_text_index=self.exemplar_text_index)
-        tmp.replace(path)
+    positives: np.ndarray            # (P, D)
+    positive_category: np.ndarray    # (P,) index into the category list
+    positive_text: list[str]
+    ordinary: np.ndarray             # (N, D)
+    ordinary_text: list[str]
 
     @classmethod
-    def load(cls, path: Path) -> "TrainedModel":
-        with np.load(path, allow_pickle=False) as data:
-            return cls(list(map(str, data["categories"])), data["weights"], data["bias"], data["thresholds"],
-                       int(data["emb_dim"]), data["exemplar_vectors"], data["exemplar_category"], data["exemplar_text_index"])
+    def build(cls, taxonomy: Taxonomy, encoder) -> "Index":
+        texts, cats = [], []
+        for index, category in enumerate(taxonomy.categories.values()):
+            texts += category.positives
+            cats += [index] * len(category.positives)
+        ordinary = ordinary_texts(taxonomy)
+        vectors = encoder.encode(texts + ordinary)
+        return cls(vectors[:len(texts)], np.array(cats), texts, vectors[len(texts):], ordinary)
 
 
-def training_set(taxonomy: Taxonomy) -> tuple[list[str], list[int]]:
-    """Texts and labels (category index, or -1 for ordinary) from the categories' examples and the benign corpus."""
-    texts: list[str] = []
-    labels: list[int] = []
-    for index, category in enumerate(taxonomy.categories.values()):
-        texts += category.positives
-        labels += [index] * len(category.positives)
-    negatives = [n for c in taxonomy.categories.values() for n in c.negatives]
-    negatives += [t for corpus in taxonomy.benign.values() for t in corpus]
-    negatives = list(dict.fromkeys(negatives))
-    texts += negatives
-    labels += [-1] * len(negatives)
-    return texts, labels
+def ordinary_texts(taxonomy: Taxonomy) -> list[str]:
+    """Everything the matcher treats as ordinary: every category's near-misses and the benign corpus, once each."""
+    texts = [n for c in taxonomy.categories.values() for n in c.negatives]
+    texts += [t for corpus in taxonomy.benign.values() for t in corpus]
+    positives = {p for c in taxonomy.categories.values() for p in c.positives}
+    return [t for t in dict.fromkeys(texts) if t not in positives]
 
 
 class Matcher:
-    """Scores units; construct with :func:`build_matcher`."""
+    """Scores texts against the categories; construct with :func:`build_matcher`."""
 
-    def __init__(self, kind: str, taxonomy: Taxonomy, encoder=None, thresholds: dict[str, float] | None = None,
-                 cache=None, model_dir: Path | None = None):
+    def __init__(self, kind: str, taxonomy: Taxonomy, encoder=None, params: Params | None = None):
         if kind not in MATCHERS:
             raise ValueError(f"unknown matcher {kind!r}; choose from {', '.join(MATCHERS)}")
+        if kind != "keywords" and encoder is None:
+            raise ValueError(f"the {kind} matcher needs an encoder")
         self.kind = kind
         self.taxonomy = taxonomy
         self.categories: list[Category] = list(taxonomy.categories.values())
+        self.ids = [c.id for c in self.categories]
         self.encoder = encoder
-        self.cache = cache
-        self.model_dir = model_dir
-        self.threshold_overrides = thresholds or {}
-        self._model: TrainedModel | None = None
+        self.params = params or Params()
+        self._index: Index | None = None
 
-    # -- training ---------------------------------------------------------------------------
-    def _model_key(self) -> str:
-        key = f"{self.kind}|{self.encoder.id}|{self.taxonomy.version}|{FEATURES_VERSION}"
-        return hashlib.sha256(key.encode()).hexdigest()[:20]
+    # -- evidence ---------------------------------------------------------------------------
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index.build(self.taxonomy, self.encoder)
+        return self._index
 
-    def model(self) -> TrainedModel:
-        if self._model is None:
-            path = self.model_dir / f"{self._model_key()}.npz" if self.model_dir else None
-            if path is not None and path.exists():
-                try:
-                    self._model = TrainedModel.load(path)
-                except (OSError, ValueError, KeyError):
-                    self._model = None
-            if self._model is None:
-                self._model = self.train()
-                if path is not None:
-                    self._model.save(path)
-        return self._model
+    def semantic_evidence(self, texts: list[str]) -> dict:
+        """Similarity margins per text and category, the best over each text and its clauses.
 
-    def _design(self, vectors: np.ndarray, norms: list[str]) -> np.ndarray:
-        if self.kind == "semantic":
-            return vectors
-        return np.hstack([vectors, LEXICAL_SCALE * lexical_matrix(self.taxonomy, norms)])
+        Returns ``margins`` (T, C), ``chosen`` (T, C: which scored piece gave each
+        margin), ``own`` (T: the piece that is the text itself), ``pieces`` and their
+        ``vectors``, so an explanation can name the clause and the nearest examples.
+        """
+        p = self.params
+        pieces: list[str] = []
+        owner: list[int] = []
+        own: list[int] = []
+        for row, text in enumerate(texts):
+            own.append(len(pieces))
+            for piece in [text, *clauses(text)]:
+                pieces.append(piece)
+                owner.append(row)
+        owner_arr = np.array(owner)
+        own_arr = np.array(own)
+        penalty = np.where(np.arange(len(pieces)) == own_arr[owner_arr], 0.0, p.clause_penalty).astype(np.float32)
+        vectors = self.encoder.encode(pieces)
+        index = self.index()
+        piece_margins = np.empty((len(pieces), len(self.categories)), dtype=np.float32)
+        for start in range(0, len(pieces), _CHUNK):
+            block = vectors[start:start + _CHUNK]
+            ordinary = _top_k_mean(block @ index.ordinary.T, p.k)
+            sims = block @ index.positives.T
+            for c in range(len(self.categories)):
+                piece_margins[start:start + len(block), c] = _top_k_mean(sims[:, index.positive_category == c], p.k) - ordinary
+        piece_margins -= penalty[:, None]
+        margins = np.full((len(texts), len(self.categories)), -np.inf, dtype=np.float32)
+        chosen = np.zeros((len(texts), len(self.categories)), dtype=np.int64)
+        for i in range(len(pieces)):       # the text first, then its clauses: a clause wins only if strictly better
+            row = owner[i]
+            better = piece_margins[i] > margins[row]
+            margins[row, better] = piece_margins[i, better]
+            chosen[row, better] = i
+        return {"margins": margins, "chosen": chosen, "own": own_arr, "pieces": pieces, "vectors": vectors}
 
-    def train(self) -> TrainedModel:
-        from sklearn.linear_model import LogisticRegression
-
-        from ddcheck.textnorm import normalise
-
-        texts, labels = training_set(self.taxonomy)
-        labels_arr = np.array(labels)
-        vectors = self.encoder.encode(texts)
-        design = self._design(vectors, [normalise(t) for t in texts])
-        weights, bias = [], []
-        for index in range(len(self.categories)):
-            y = (labels_arr == index).astype(int)
-            clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
-            clf.fit(design, y)
-            weights.append(clf.coef_[0])
-            bias.append(clf.intercept_[0])
-        positive = labels_arr >= 0
-        starts = {}
-        text_index = []
-        for label in labels_arr[positive]:
-            text_index.append(starts.get(label, 0))
-            starts[label] = starts.get(label, 0) + 1
-        return TrainedModel(
-            categories=[c.id for c in self.categories], weights=np.array(weights, dtype=np.float32),
-            bias=np.array(bias, dtype=np.float32), thresholds=np.full(len(self.categories), 0.5, dtype=np.float32),
-            emb_dim=vectors.shape[1], exemplar_vectors=vectors[positive].astype(np.float32),
-            exemplar_category=labels_arr[positive], exemplar_text_index=np.array(text_index),
-        )
+    def _nearest(self, vector: np.ndarray, category: int) -> tuple[str, float, str, float]:
+        index = self.index()
+        mask = index.positive_category == category
+        sims = index.positives[mask] @ vector
+        best = int(np.argmax(sims))
+        ordinary = index.ordinary @ vector
+        worst = int(np.argmax(ordinary))
+        positive_texts = [t for t, m in zip(index.positive_text, mask) if m]
+        return positive_texts[best], float(sims[best]), index.ordinary_text[worst], float(ordinary[worst])
 
     # -- scoring ----------------------------------------------------------------------------
-    def threshold(self, index: int) -> float:
-        cid = self.categories[index].id
-        if cid in self.threshold_overrides:
-            return self.threshold_overrides[cid]
-        return float(self.threshold_overrides.get("*", 0.5))
+    def contributions(self, norms: list[str], texts: list[str], sections: list[str]):
+        """Per text: the logit of every category and the named contributions behind it."""
+        p = self.params
+        count = len(texts)
+        logits = np.full((count, len(self.categories)), p.bias, dtype=np.float64)
+        semantic = None
+        if self.kind != "keywords":
+            semantic = self.semantic_evidence(texts)
+            logits += semantic["margins"] / p.scale
+        lexical = [[c.lexical_hits(norm) for c in self.categories] for norm in norms]
+        section_hits = [[bool(sec) and bool(c.lexical_hits(normalise(sec))[0]) for c in self.categories] for sec in sections]
+        generic = [generic_hits(norm) for norm in norms]
+        if self.kind != "semantic":
+            for row in range(count):
+                for c in range(len(self.categories)):
+                    strong, weak = lexical[row][c]
+                    logits[row, c] += p.strong * bool(strong) + p.weak * bool(weak)
+                    if self.kind == "hybrid":
+                        logits[row, c] += p.section * section_hits[row][c]
+                if self.kind == "hybrid":
+                    logits[row] += sum(p.generic.get(name, 0.0) for name in generic[row])
+        return logits, dict(semantic=semantic, lexical=lexical, section_hits=section_hits, generic=generic)
 
     def score_texts(self, norms: list[str], texts: list[str], sections: list[str] | None = None) -> list[list[Finding]]:
         """Findings for each text (texts as written, norms = normalised forms, sections = section paths)."""
-        from ddcheck.textnorm import normalise
-
         sections = sections or [""] * len(texts)
-        if self.kind == "keywords":
-            return [self._keyword_findings(norm, normalise(sec)) for norm, sec in zip(norms, sections)]
-        model = self.model()
-        vectors = self.encoder.encode(texts) if texts else np.zeros((0, model.emb_dim), dtype=np.float32)
-        design = self._design(vectors, norms)
-        logits = design @ model.weights.T + model.bias
-        section_hits = np.zeros_like(logits)
-        if self.kind == "hybrid":
-            for row, section in enumerate(sections):
-                if section:
-                    sec_norm = normalise(section)
-                    for index, category in enumerate(self.categories):
-                        if category.lexical_hits(sec_norm)[0]:
-                            section_hits[row, index] = SECTION_BONUS
-        scores = _sigmoid(logits + section_hits)
+        if not texts:
+            return []
+        logits, parts = self.contributions(norms, texts, sections)
         out = []
         for row in range(len(texts)):
-            findings = []
-            for index, category in enumerate(self.categories):
-                if scores[row, index] >= self.threshold(index):
-                    findings.append(self._explain(row, index, category, design[row], vectors[row], norms[row],
-                                                  section_hits[row, index], float(scores[row, index])))
-            findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -f.score, f.category))
-            out.append(findings)
+            out.append([self._finding(row, c, logits[row, c], parts, norms[row]) for c in self.selected(logits[row])])
         return out
 
-    def _nearest_exemplar(self, index: int, vector: np.ndarray) -> tuple[str, float]:
-        model = self.model()
-        mask = model.exemplar_category == index
-        if not mask.any():
-            return "", 0.0
-        sims = model.exemplar_vectors[mask] @ vector
-        best = int(np.argmax(sims))
-        text_index = int(model.exemplar_text_index[mask][best])
-        return self.categories[index].positives[text_index], float(sims[best])
+    def selected(self, logits_row: np.ndarray) -> list[int]:
+        """Categories reported for one text: above their threshold, near the best one, at most ``max_findings``."""
+        p = self.params
+        scores = _logit_to_score(logits_row)
+        passing = [c for c in range(len(self.categories)) if scores[c] >= p.threshold_for(self.ids[c])]
+        if not passing:
+            return []
+        best = max(logits_row[c] for c in passing)
+        passing = [c for c in passing if logits_row[c] >= best - p.relative]
+        passing.sort(key=lambda c: (-logits_row[c], c))
+        return passing[:p.max_findings]
 
-    def _explain(self, row, index, category, design_row, vector, norm, section_bonus, score) -> Finding:
-        model = self.model()
-        weights = model.weights[index]
-        emb_dim = model.emb_dim
-        steps: list[tuple[str, float]] = [("baseline for this category (intercept)", float(model.bias[index]))]
-        exemplar, similarity = self._nearest_exemplar(index, vector)
-        steps.append((f"sentence vector resembles this category's examples (nearest: \"{exemplar[:80]}\", cosine {similarity:.2f})",
-                      float(design_row[:emb_dim] @ weights[:emb_dim])))
-        terms: list[str] = []
+    def _finding(self, row: int, c: int, logit: float, parts: dict, norm: str) -> Finding:
+        p = self.params
+        category = self.categories[c]
+        steps: list[tuple[str, float]] = [("baseline: a question with no evidence", p.bias)]
+        exemplar, similarity, context = "", 0.0, []
+        semantic = parts["semantic"]
+        if semantic is not None:
+            piece = int(semantic["chosen"][row, c])
+            clause = semantic["pieces"][piece] if piece != semantic["own"][row] else ""
+            exemplar, similarity, ordinary, ordinary_sim = self._nearest(semantic["vectors"][piece], c)
+            margin = float(semantic["margins"][row, c])
+            where = f"the clause \"{_short(clause)}\"" if clause else "the question"
+            closer = "closer to" if margin >= 0 else "further from"
+            steps.append((f"{where} is {closer} this category's examples than to ordinary questions: nearest example "
+                          f"\"{_short(exemplar)}\" (cosine {similarity:.2f}), nearest ordinary item \"{_short(ordinary)}\" "
+                          f"(cosine {ordinary_sim:.2f}); margin {margin:+.3f} over the {p.k} nearest"
+                          + (f", less {p.clause_penalty} for scoring a clause" if clause else ""),
+                          margin / p.scale))
+            if clause:
+                context.append(f"clause: {clause}")
+        strong, weak = parts["lexical"][row][c]
+        if self.kind != "semantic":
+            if strong:
+                steps.append((f"strong trigger term(s): {', '.join(strong)}", p.strong))
+            if weak:
+                steps.append((f"trigger term(s) beside a context word: {', '.join(weak)}", p.weak))
         if self.kind == "hybrid":
-            names = lexical_names(self.taxonomy)
-            lex = design_row[emb_dim:]
-            for i, name in enumerate(names):
-                if lex[i]:
-                    contribution = float(lex[i] * weights[emb_dim + i])
-                    steps.append((self._describe_feature(name, norm), contribution))
-            strong, weak = category.lexical_hits(norm)
-            terms = strong + weak
-        context = []
-        if section_bonus:
-            steps.append(("section heading names this category's terms", float(section_bonus)))
-            context.append("section heading")
+            if parts["section_hits"][row][c]:
+                steps.append(("the section heading names this category's terms", p.section))
+                context.append("section heading")
+            for name in parts["generic"][row]:
+                if p.generic.get(name):
+                    steps.append((GENERIC_LABELS[name], p.generic[name]))
         total = sum(delta for _, delta in steps)
-        steps.append((f"score = sigmoid({total:.2f})", round(float(_sigmoid(total)), 4)))
+        assert math.isclose(total, float(logit), abs_tol=1e-3), (total, logit)
+        score = float(_logit_to_score(total))
+        steps.append((f"score = sigmoid({total:.2f})", round(score, 4)))
         severity, severity_why = self._severity(category, norm)
-        why = f"{category.name_en}: " + "; ".join(severity_why) if severity_why else category.name_en
+        why = category.name_en + (": " + "; ".join(severity_why) if severity_why else "")
         return Finding(
             category=category.id, severity=severity, score=score,
-            evidence=Evidence(exemplar=exemplar, similarity=similarity, terms=tuple(terms), context=tuple(context), steps=tuple(steps)),
+            evidence=Evidence(exemplar=exemplar, similarity=similarity, terms=tuple(strong + weak),
+                              context=tuple(context), steps=tuple(steps)),
             action=category.action, references=tuple(r.label() for r in category.references),
             certainty=tuple(r.certainty for r in category.references), why=why,
         )
-
-    def _describe_feature(self, name: str, norm: str) -> str:
-        if name.startswith("generic:"):
-            return {"generic:asks_for_the_thing": "asks for the thing itself (copies, names, raw data, parameters)",
-                    "generic:about_policy": "asks about a policy, process or existence",
-                    "generic:public_source": "refers to public information",
-                    "generic:overseas_party": "mentions an overseas party or transfer abroad"}[name]
-        cid, kind = name.split(":")
-        category = self.taxonomy.categories[cid]
-        strong, weak = category.lexical_hits(norm)
-        found = strong if kind == "strong" else weak
-        return f"{kind} trigger term(s) of {cid}: {', '.join(found)}"
 
     def _severity(self, category: Category, norm: str) -> tuple[str, list[str]]:
         """Default severity, raised by the category's escalators, lowered one level by its de-escalators."""
         severity = category.severity
         reasons = []
+        raise_to = category.escalated_severity
         for modifier in category.escalators:
             if modifier.terms.find(norm):
-                if SEVERITY_RANK[category.escalated_severity] > SEVERITY_RANK[severity]:
-                    severity = category.escalated_severity
+                if SEVERITY_RANK[raise_to] > SEVERITY_RANK[severity]:
+                    severity = raise_to
                 reasons.append(modifier.why_en)
                 break
-        if "overseas_party" in generic_hits(norm) and SEVERITY_RANK[category.escalated_severity] > SEVERITY_RANK[severity]:
-            severity = category.escalated_severity
+        if "overseas_party" in generic_hits(norm) and SEVERITY_RANK[raise_to] > SEVERITY_RANK[severity]:
+            severity = raise_to
             reasons.append("the material would go to an overseas party")
         for modifier in category.de_escalators:
             if modifier.terms.find(norm):
@@ -265,28 +300,9 @@ class Matcher:
                 break
         return severity, reasons
 
-    def _keyword_findings(self, norm: str, section_norm: str) -> list[Finding]:
-        findings = []
-        for category in self.categories:
-            strong, weak = category.lexical_hits(norm)
-            if not strong and not weak:
-                continue
-            score = KEYWORD_SCORES["strong"] if strong else KEYWORD_SCORES["weak"]
-            steps = (("strong trigger term(s)" if strong else "weak trigger term(s) with a context word", score),)
-            severity, reasons = self._severity(category, norm)
-            findings.append(Finding(
-                category=category.id, severity=severity, score=score,
-                evidence=Evidence(terms=tuple(strong + weak), steps=steps),
-                action=category.action, references=tuple(r.label() for r in category.references),
-                certainty=tuple(r.certainty for r in category.references),
-                why=f"{category.name_en}: " + "; ".join(reasons) if reasons else category.name_en,
-            ))
-        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -f.score, f.category))
-        return findings
-
     # -- scan integration -------------------------------------------------------------------
     def match_units(self, units: list[Unit]) -> None:
-        """Fill ``findings`` of every unit; identical texts are scored once."""
+        """Fill ``findings`` of every unit; identical texts under the same section are scored once."""
         keys: dict[tuple[str, str], int] = {}
         order = []
         for unit in units:
@@ -306,19 +322,23 @@ class Matcher:
                 "taxonomy": self.taxonomy.version, "matcher": self.kind}
 
 
-def build_matcher(kind: str = "hybrid", encoder: str | None = None, use_cache: bool = True,
-                  thresholds: dict[str, float] | None = None) -> Matcher:
-    """A matcher with the default encoder, the embedding cache and the calibrated thresholds."""
-    from ddcheck.cache import CachedEncoder, EmbeddingCache, cache_root
-    from ddcheck.calibration import load_thresholds
-    from ddcheck.encoders import get_encoder
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
-    taxonomy = load()
-    if kind == "keywords":
-        return Matcher(kind, taxonomy)
+
+def build_matcher(kind: str = "hybrid", encoder: str | None = None, use_cache: bool = True,
+                  params: Params | None = None, taxonomy: Taxonomy | None = None) -> Matcher:
+    """A matcher with the default encoder, the embedding cache and the calibrated parameters."""
+    from ddcheck.calibration import load_params
+
+    taxonomy = taxonomy or load()
     spec = encoder or DEFAULT_ENCODER
+    if kind == "keywords":
+        return Matcher(kind, taxonomy, params=params or load_params(kind, "none"))
+    from ddcheck.cache import EmbeddingCache
+    from ddcheck.encoders import get_encoder, parse_spec
+
+    spec = "+".join(parse_spec(spec))
     cache = EmbeddingCache() if use_cache else None
-    enc = CachedEncoder(get_encoder(spec), cache)
-    if thresholds is None:
-        thresholds = load_thresholds(kind, spec)
-    return Matcher(kind, taxonomy, enc, thresholds=thresholds, model_dir=cache_root() / "models" if use_cache else None)
+    return Matcher(kind, taxonomy, get_encoder(spec, cache), params=params or load_params(kind, spec))

@@ -56,13 +56,19 @@ class ScanResult:
         return counts
 
     def worst_severity(self) -> int:
+        """Rank of the most severe finding: unit findings, file-level findings and engagement rules that apply
+        (an undetermined rule names the missing fact; it does not decide the exit code)."""
         worst = 0
+        engagement = [e for f in self.files for e in f.engagement] + self.engagement
         for f in self.files:
             for u in f.units:
                 for finding in u.findings:
                     worst = max(worst, SEVERITY_RANK[finding.severity])
-            for finding in f.file_findings + f.engagement:
+            for finding in f.file_findings:
                 worst = max(worst, SEVERITY_RANK.get(finding["severity"], 0))
+        for item in engagement:
+            if item.get("status", "applies") == "applies":
+                worst = max(worst, SEVERITY_RANK.get(item["severity"], 0))
         return worst
 
 
@@ -105,8 +111,9 @@ def read_file(candidate: Candidate, limits: Limits) -> FileResult:
 
 def scan(paths: list[str | Path], *, include: list[str] | None = None, exclude: list[str] | None = None,
          limits: Limits | None = None, matcher: Any = None,
-         on_file: Callable[[FileResult], None] | None = None) -> ScanResult:
-    """Scan files and folders. ``matcher`` (if given) fills each unit's findings.
+         on_file: Callable[[FileResult], None] | None = None, profile: Any = None) -> ScanResult:
+    """Scan files and folders. ``matcher`` (if given) fills each unit's findings; the engagement
+    rules then judge each file (survey kind, licensing, scope) with the ``profile`` if one is given.
 
     Raises ``FileNotFoundError`` naming the paths that do not exist (a usage error).
     """
@@ -124,4 +131,7 @@ def scan(paths: list[str | Path], *, include: list[str] | None = None, exclude: 
     if matcher is not None:
         matcher.match_files(files)
         engine = matcher.engine_info()
-    return ScanResult(files=files, passed_over=passed, engine=engine)
+    from ddcheck.engagement import assess_files
+
+    engagement = assess_files(files, profile)
+    return ScanResult(files=files, passed_over=passed, engine=engine, engagement=engagement)

@@ -4,6 +4,12 @@ A unit is a question, an imperative request ("Please provide…", "请提供…"
 a request list (a numbered list item, a question column of a table), a terse
 fragment such as "Business licence". Titles, instructions and boilerplate are
 not units; readers keep them as *skipped* text so nothing is silently lost.
+
+Two kinds of non-question text are told apart: instructions, which never are
+questions ("Please do not disclose…", "complete the Response column", "请勿…",
+"【访问员注意…】"), and introducers ("Please provide the following documents:"),
+which are instructions on their own but a compound request when they are a
+numbered item whose sub-points follow.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ _IMPERATIVE_EN = re.compile(
     r"submit|disclose|specify|detail|give|share|upload|supply|outline|summari[sz]e|advise|set out|"
     r"furnish|enumerate|name|report|send|include|clarify|quantify|break down|walk us through|tell us|"
     r"let us know|copies of|copy of|details of|a list of|list of|particulars of|evidence of|"
-    r"do |does |did |is |are |was |were |has |have |had |can |could |will |would |should |may |"
-    r"how |what |which |who |whom |whose |when |where |why )",
+    r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|may|"
+    r"how|what|which|who|whom|whose|when|where|why)(?![\w'-])",
 )
 _PLEASE_ANYWHERE_EN = re.compile(r"\b(?:please|kindly)\b")
 _IMPERATIVE_ZH = re.compile(
@@ -29,13 +35,39 @@ _IMPERATIVE_ZH = re.compile(
 )
 _ASK_ZH = re.compile(r"(?:是否|有无|有没有|多少|哪些|哪个|如何|怎么|为何|吗|呢|请|提供|说明|列明|列示|披露)")
 
+# Instructions and boilerplate: never a question, wherever they stand.
 _INSTRUCTION = re.compile(
-    r"(?:^instructions?\b|^notes?[:：]|^note to|^填写说明|^说明[:：]|^注[:：]|^备注[:：]|"
+    r"(?:^instructions?\b|^notes?[:：]|^note to|^填写说明|^填表说明|^说明[:：]|^注[:：]|^备注[:：]|"
     r"if (?:not|no longer) applicable|n/?a where|please (?:return|complete|fill|submit) (?:this|the) (?:form|questionnaire)|"
-    r"thank you|感谢您|谢谢|本问卷|this questionnaire|the following (?:documents|information|questions)|"
-    r"以下(?:资料|问题|文件|事项)|下列(?:资料|问题|文件|事项)|答案无对错|all (?:responses|answers) will|"
+    r"thank you|感谢您|谢谢|本问卷|this questionnaire|答案无对错|all (?:responses|answers) will|"
     r"for each (?:item|request)|respond (?:to each|in the)|please answer all|请如实|请根据实际|"
+    r"^[\[【]\s*(?:interviewer|note|terminate|skip|show card|read out|programmer|访问员|终止|跳|出示|注意|提示|读出)|"
+    r"终止访问|结束访问|\bterminate (?:the )?interview|"
     r"^page \d+|^第\s*\d+\s*页|^confidential$|^strictly confidential|^draft$|^草稿)",
+    re.IGNORECASE,
+)
+# Instructions when they stand on their own; as a numbered item or a question cell
+# the same words are part of a request ("3. Do not include personal data; provide totals.").
+_META_INSTRUCTION = re.compile(
+    r"(?:^(?:please )?(?:do not|don't|never) |^(?:请勿|请不要|切勿|不得)|you may decline|可以拒绝回答|"
+    r"(?:listed|set out|shown) (?:in|on) the (?:table|list) below|"
+    r"(?:complete|fill in|use|mark|select|enter)\b[^.?]{0,40}\b(?:response|comments?|remarks?|answer) column\b|"
+    r"在[“\"]?[^”\"，。]{1,12}[”\"]?[栏列][中内]?(?:注明|勾选|填写[“\"]?(?:是|否|已|未|不适用|y\b|n\b)))",
+    re.IGNORECASE,
+)
+# Lines that introduce the items after them. Not a question on their own, but a numbered
+# item worded this way ("3. Provide the following documents:") is a compound request.
+_INTRODUCER = re.compile(
+    r"(?:the following (?:documents|information|questions)|以下(?:资料|问题|文件|事项)|下列(?:资料|问题|文件|事项))",
+    re.IGNORECASE,
+)
+# Headings of sections that hold notes, instructions or definitions rather than questions.
+_NOTES_HEADING = re.compile(
+    r"^(?:(?:general|important|preliminary|explanatory) )?(?:notes?|instructions?|guidance|definitions?(?: and interpretation)?|"
+    r"interpretation|disclaimers?|compliance (?:reminder|notice|note|statement)s?|how to (?:complete|use)[^?]*)"
+    r"(?: (?:to|on|for) (?:the|this) [a-z -]{0,40})?\s*[:：]?(?:\s*/.*)?$|"
+    r"^(?:(?:填写|填表|使用|特别|重要)?(?:说明|提示|须知)|释义|注意事项|重要提示|合规提示|合规声明|免责声明|声明|定义)"
+    r"\s*[:：]?(?:\s*/.*)?$",
     re.IGNORECASE,
 )
 
@@ -48,14 +80,24 @@ ITEM_LABEL = re.compile(
     r"|(?:[一二三四五六七八九十百]{1,3}[、.．])"                        # 一、
     r"|(?:[①-⑳])"                                                      # ①
     r"|(?:Q\s*\d{1,3}[.:：)]?)"                                        # Q1.
+    r"|(?:[A-Z]{1,2}\d{1,3}(?:\.\d{1,3})?[.:：、)）])"                    # S1.  D4.  A2.1)
     r"|(?:[A-Z]{1,4}-\d{1,3}(?:\.\d+)?)"                               # AC-01
     r")\s*"
 )
 SUB_POINT = re.compile(
-    r"^\s*(?:[(（]\s*(?:[a-zA-Z]|[ivx]{1,4}|\d{1,2})\s*[)）]|[a-zA-Z][.)]\s|[①-⑳]|[A-H][.、．]\s?|[□☐○◯●]\s?)"
+    r"^\s*(?:[(（]\s*(?:[a-zA-Z]|[ivx]{1,4}|\d{1,2})\s*[)）]|[a-zA-Z][.)]\s|[①-⑳]|[A-H][.、．]\s?|[□☐○◯●■]\s?|"
+    r"_{2,}\s*\S|[(（]\s+[)）]\s*\S)"
 )
 _HEADING_ZH = re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]\s*\S{1,30}$")
+_HEADING_ZH_PART = re.compile(r"^第\s*[一二三四五六七八九十\d]{1,3}\s*(?:部分|章|节|篇)(?:\s*\S.{0,28})?$")
+_HEADING_ZH_PAREN = re.compile(r"^[（(]\s*[一二三四五六七八九十]{1,3}\s*[)）]\s*[^。；;?？]{1,30}$")
 _SECTION_EN = re.compile(r"^(?:part|section|schedule|appendix|annex)\s+[\dA-Z]+\b", re.IGNORECASE)
+# Answer vocabulary: cells holding these are answers or validation lists, never questions.
+ANSWER_WORDS = re.compile(
+    r"^(?:yes|no|n/?a|not applicable|partial(?:ly)?|compliant|non-compliant|true|false|y|n|tbd|tbc|none|"
+    r"是|否|有|无|不适用|已提供|未提供|部分提供|待提供|待补充|符合|不符合|部分符合)[.。]?$",
+    re.IGNORECASE,
+)
 
 
 def split_label(text: str) -> tuple[str, str]:
@@ -72,31 +114,63 @@ def is_question(text: str) -> bool:
         return True
     body = split_label(text)[1]
     norm = normalise(body)
-    if _IMPERATIVE_EN.match(norm) or _IMPERATIVE_ZH.match(norm):
+    if _IMPERATIVE_EN.match(norm) and len(norm.split()) >= 2:
+        return True
+    if _IMPERATIVE_ZH.match(norm) and len(norm) >= 3:
         return True
     if _PLEASE_ANYWHERE_EN.search(norm):
         return True
     return bool(re.search(r"^(?:[^。]{0,12})(?:请|烦请)(?:提供|说明|列明|列示|披露|确认|介绍|描述)", norm))
 
 
-def is_instruction(text: str) -> bool:
-    """Instructions and boilerplate around the questions, not questions themselves."""
+def is_instruction(text: str, in_list: bool = False) -> bool:
+    """Instructions and boilerplate around the questions, not questions themselves.
+
+    ``in_list`` (a numbered item, a question cell): a line that merely introduces
+    what follows ("Provide the following documents:") is then a compound request.
+    """
     norm = normalise(text)
     if _INSTRUCTION.search(norm):
-        # "Please provide the following documents:" introduces items; a real question
-        # that merely mentions "this questionnaire" still ends in a question mark.
+        # a real question that merely mentions "this questionnaire" still ends in a question mark.
         return not QUESTION_MARK.search(norm) or norm.startswith(("instructions", "填写说明", "说明", "注"))
+    if in_list:
+        return False
+    if _META_INSTRUCTION.search(norm):
+        return not QUESTION_MARK.search(norm)
+    if _INTRODUCER.search(norm):
+        return not QUESTION_MARK.search(norm)
     return norm.endswith((":", "：")) and len(norm) < 120 and not QUESTION_MARK.search(norm) and (
         "following" in norm or "以下" in norm or "下列" in norm or "as follows" in norm
     )
 
 
-def looks_like_heading(text: str) -> bool:
-    """A short typed heading such as "一、公司基本情况" or "Part B Data Protection"."""
+def is_notes_heading(text: str) -> bool:
+    """"Notes", "Instructions", "Definitions", "填写说明", "合规提示": what follows is not questions."""
+    body = split_label(text.strip())[1]
+    return len(body) <= 40 and not QUESTION_MARK.search(body) and bool(_NOTES_HEADING.match(normalise(body)))
+
+
+def is_answer_word(text: str) -> bool:
+    return bool(ANSWER_WORDS.match(normalise(text)))
+
+
+def looks_like_heading(text: str, bold: bool = False) -> bool:
+    """A short typed heading: "一、公司基本情况", "第一部分 甄别问卷", "Part B Data Protection",
+    and, when the whole paragraph is bold, "（一）设立及历史沿革" (unbolded it is as likely a request item)."""
     body = text.strip()
-    if QUESTION_MARK.search(body) or len(body) > 60:
+    if QUESTION_MARK.search(body) or len(body) > 60 or "\n" in body:
         return False
-    return bool(_HEADING_ZH.match(body) or _SECTION_EN.match(body))
+    if _HEADING_ZH.match(body) or _HEADING_ZH_PART.match(body) or _SECTION_EN.match(body):
+        return not is_question(body)
+    return bold and bool(_HEADING_ZH_PAREN.match(body)) and not is_question(body)
+
+
+def heading_level(text: str) -> int:
+    """Outline level of a typed heading: 第一部分/Part = 1, 一、 = 1, （一） = 2."""
+    body = text.strip()
+    if _HEADING_ZH_PAREN.match(body):
+        return 2
+    return 1
 
 
 def classify(text: str, in_list: bool = False) -> str:
@@ -107,7 +181,7 @@ def classify(text: str, in_list: bool = False) -> str:
     """
     if not text.strip():
         return "prose"
-    if is_instruction(text):
+    if is_instruction(text, in_list):
         return "instruction"
     if is_question(text):
         return "unit"

@@ -112,3 +112,23 @@ def new_workbook():
 
 def comment(text: str) -> Comment:
     return Comment(text, "Tester")
+
+
+def bold_paragraph(doc, text: str):
+    """A paragraph typed in bold, as people type headings such as "（一）设立及历史沿革"."""
+    p = doc.add_paragraph()
+    p.add_run(text).bold = True
+    return p
+
+
+def unnumbered_heading(doc, text: str, level: int = 1):
+    """A heading whose style carries numbering switched off for this paragraph (numId 0), as Word writes it."""
+    p = doc.add_heading(text, level)
+    number_paragraph(p, "0")
+    return p
+
+
+def sheet_rows(ws, rows) -> None:
+    """Append rows to a worksheet; ``None`` cells stay empty."""
+    for row in rows:
+        ws.append(list(row))

@@ -59,7 +59,7 @@ EXPECTED = {
 def test_each_bad_file_gets_its_kind_and_the_scan_continues(bad_folder: Path, tmp_path: Path):
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in bad_folder.iterdir()}
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["scan", str(bad_folder), "--json", str(out)])
+    result = CliRunner().invoke(app, ["scan", str(bad_folder), "--json", str(out), "--matcher", "none"])
     assert result.exit_code == 3, result.output
     report = json.loads(out.read_text(encoding="utf-8"))
     files = {Path(f["path"]).name: f for f in report["files"]}
@@ -133,7 +133,7 @@ def test_dangling_link_in_folder_is_unreadable_and_scan_continues(tmp_path: Path
     (folder / "ok.txt").write_text("Provide it.", encoding="utf-8")
     os.symlink(folder / "gone.docx", folder / "link.docx")
     os.symlink(folder, folder / "loop")
-    result = CliRunner().invoke(app, ["scan", str(folder), "--json", "-"])
+    result = CliRunner().invoke(app, ["scan", str(folder), "--json", "-", "--matcher", "none"])
     assert result.exit_code == 3
     files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
     assert files["link.docx"]["error"]["kind"] == "unreadable"

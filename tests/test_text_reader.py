@@ -44,3 +44,15 @@ def test_csv_without_header_uses_longest_column(tmp_path: Path):
     path = tmp_path / "r.csv"
     path.write_text("1,Provide the business licence and articles\n2,Describe the board composition\n", encoding="utf-8")
     assert [u.text for u in read_path(path).units] == ["Provide the business licence and articles", "Describe the board composition"]
+
+
+def test_csv_header_below_title_rows_with_detail_and_category_columns(tmp_path: Path):
+    path = tmp_path / "list.csv"
+    path.write_text("资料清单,,,\n,,,\n序号,类别,资料名称,具体要求,提供情况\n"
+                    "1,业务,军方客户,请列明属于部队的客户及收入,\n2,人事,员工花名册,,已提供\n", encoding="utf-8")
+    extraction = read_path(path)
+    assert [(u.text, u.location.label, u.item_label, u.section, u.context) for u in extraction.units] == [
+        ("军方客户\n请列明属于部队的客户及收入", "line 4", "1", "业务", ()),
+        ("员工花名册", "line 5", "2", "人事", (("answer", "已提供"),)),
+    ]
+    assert [s.text for s in extraction.skipped] == ["资料清单", "序号", "类别", "资料名称", "具体要求", "提供情况"]

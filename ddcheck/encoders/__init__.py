@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import zlib
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +38,14 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+def _quiet_transformers() -> None:
+    """Loading a local model must not print progress bars or load reports into the user's terminal."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _file_hash(path, length: int = 12) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -51,9 +60,9 @@ class E5Encoder:
     dim = 384
 
     def __init__(self, batch_size: int = 64):
-        from ddcheck.encoders.e5_build import WEIGHTS_SHA256
+        from ddcheck.encoders.e5_build import BUILD_VERSION, WEIGHTS_SHA256
 
-        self.id = f"e5-small-q4:{WEIGHTS_SHA256[:12]}:n{NORMALISATION_VERSION}"
+        self.id = f"e5-small-q4:{WEIGHTS_SHA256[:12]}:b{BUILD_VERSION}:n{NORMALISATION_VERSION}"
         self.batch_size = batch_size
         self._model = None
 
@@ -64,6 +73,7 @@ class E5Encoder:
 
             from ddcheck.encoders.e5_build import ensure_model_dir
 
+            _quiet_transformers()
             torch.set_num_threads(max(1, os.cpu_count() or 1))
             self._model = SentenceTransformer(str(ensure_model_dir()), device="cpu",
                                               model_kwargs={"dtype": torch.float32})
@@ -119,6 +129,7 @@ class MiniLMEncoder:
             import torch
             from sentence_transformers import SentenceTransformer
 
+            _quiet_transformers()
             self._model = SentenceTransformer(str(self.path), device="cpu", model_kwargs={"dtype": torch.float32})
         return _normalised(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, show_progress_bar=False))
 
@@ -128,7 +139,7 @@ class HashEncoder:
 
     def __init__(self, dim: int = 256):
         self.dim = dim
-        self.id = f"hash:{dim}:n{NORMALISATION_VERSION}"
+        self.id = f"hash2:{dim}:n{NORMALISATION_VERSION}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -136,8 +147,7 @@ class HashEncoder:
             text = re.sub(r"\s+", " ", text.lower())
             for n in (2, 3):
                 for i in range(max(len(text) - n + 1, 1)):
-                    bucket = int.from_bytes(hashlib.blake2b(text[i:i + n].encode(), digest_size=4).digest(), "little")
-                    out[row, bucket % self.dim] += 1.0
+                    out[row, zlib.crc32(text[i:i + n].encode()) % self.dim] += 1.0
         return _normalised(out)
 
 
@@ -153,12 +163,25 @@ class ConcatEncoder:
         return _normalised(np.hstack([p.encode(texts) for p in self.parts]))
 
 
-def get_encoder(spec: str):
-    """Build an encoder from a spec such as ``e5``, ``use``, ``e5+use`` (nothing heavy is loaded yet)."""
+def get_encoder(spec: str, cache=None, shipped: bool = True):
+    """Build an encoder from a spec such as ``e5``, ``use``, ``e5+use`` (nothing heavy is loaded yet).
+
+    Each part is wrapped in a :class:`~ddcheck.cache.CachedEncoder`, so vectors come
+    from the embedding cache (when ``cache`` is given) and the shipped exemplar
+    vectors before any model is loaded.
+    """
+    from ddcheck.cache import CachedEncoder
+
     makers = {"e5": E5Encoder, "use": UseEncoder, "minilm": MiniLMEncoder, "hash": HashEncoder}
-    names = [s.strip() for s in spec.split("+") if s.strip()]
-    unknown = [n for n in names if n not in makers]
-    if unknown or not names:
-        raise ValueError(f"unknown encoder {spec!r}; choose from {', '.join(ENCODER_NAMES)} or a '+' combination")
-    parts = [makers[n]() for n in names]
+    names = parse_spec(spec)
+    parts = [CachedEncoder(makers[n](), cache, n if shipped and n != "hash" else None) for n in names]
     return parts[0] if len(parts) == 1 else ConcatEncoder(parts)
+
+
+def parse_spec(spec: str) -> list[str]:
+    """``"use+e5"`` -> ``["e5", "use"]``: the parts in a fixed order, so a spec names one model id."""
+    names = [s.strip().lower() for s in spec.split("+") if s.strip()]
+    unknown = [n for n in names if n not in ENCODER_NAMES]
+    if unknown or not names:
+        raise ValueError(f"unknown encoder {spec!r}; choose from {', '.join(ENCODER_NAMES)} or a '+' combination such as e5+use")
+    return sorted(dict.fromkeys(names), key=ENCODER_NAMES.index)

@@ -4,6 +4,14 @@ Walking the XML rather than python-docx's object model is deliberate:
 ``Paragraph.text`` drops text inside content controls (w:sdt) and tracked
 insertions (w:ins), python-docx repeats a merged cell once per grid cell and
 refuses macro-enabled files, and it cannot see Word's generated list numbers.
+
+Sections come from heading styles (with their generated numbers), from typed
+headings ("一、…", "第一部分", and bold "（一）…") and from merged table rows.
+A section headed "Notes" / "Instructions" / "填写说明" / "合规提示" holds
+instructions, not questions, until the next heading, table, question mark or
+change of Word list. Sub-points ((a), （1）, A./□ options, ___ ranking blanks,
+bullets under a numbered question) join the item they belong to. Header and
+footer text that asks nothing is kept as skipped text.
 """
 
 from __future__ import annotations
@@ -12,11 +20,12 @@ import re
 from dataclasses import dataclass, field
 
 from ddcheck.model import Extraction, Location, RawUnit, Skipped
-from ddcheck.readers.limits import Limits
+from ddcheck.readers.limits import Limits, room_for_unit
 from ddcheck.readers.numbering import Numbering
 from ddcheck.readers.ooxml import NS, W, open_package, read_xml
-from ddcheck.readers.tables import find_header
-from ddcheck.segment import SUB_POINT, classify, is_question, looks_like_heading, split_label
+from ddcheck.readers.tables import find_header, row_parts
+from ddcheck.segment import (QUESTION_MARK, SUB_POINT, classify, heading_level, is_notes_heading, is_question,
+                             looks_like_heading, split_label)
 from ddcheck.textnorm import clean
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -47,10 +56,17 @@ def _label_kind(label: str) -> str:
     if re.fullmatch(r"[A-Za-z]", core):
         return ("paren-" if label.startswith(("(", "（")) else "") + "letter"
     if re.fullmatch(r"[\d.]+", core):
-        return "digit"
+        return ("paren-" if label.startswith(("(", "（")) else "") + "digit"
     if re.fullmatch(r"[一二三四五六七八九十百]+", core):
         return ("paren-" if label.startswith(("(", "（")) else "") + "cn"
     return core[:1].lower()
+
+
+def _join_label(label: str, text: str) -> str:
+    """"1." + "Corporate" -> "1. Corporate"; "一、" + "公司基本情况" -> "一、公司基本情况"."""
+    if not label:
+        return text
+    return f"{label}{text}" if label[-1] in "、）．" else f"{label} {text}"
 
 
 def paragraph_text(p) -> str:
@@ -87,6 +103,14 @@ class _Style:
     based_on: str | None = None
     num: tuple[str, int] | None = None
     outline: int | None = None
+    bold: bool | None = None
+
+
+def _on(el) -> bool | None:
+    """The value of a toggle property such as <w:b/> (None when absent)."""
+    if el is None:
+        return None
+    return el.get(_w("val"), "true").lower() not in ("0", "false", "off")
 
 
 def _parse_styles(root) -> dict[str, _Style]:
@@ -103,8 +127,10 @@ def _parse_styles(root) -> dict[str, _Style]:
                 num = (_val(numpr, "numId"), int(_val(numpr, "ilvl") or 0))
             if _val(ppr, "outlineLvl") is not None:
                 outline = int(_val(ppr, "outlineLvl"))
+        rpr = st.find(_w("rPr"))
         styles[st.get(_w("styleId"))] = _Style(
-            name=_val(st, "name") or "", based_on=_val(st, "basedOn"), num=num, outline=outline
+            name=_val(st, "name") or "", based_on=_val(st, "basedOn"), num=num, outline=outline,
+            bold=_on(rpr.find(_w("b"))) if rpr is not None else None,
         )
     return styles
 
@@ -119,15 +145,23 @@ class _State:
     textbox: int = 0
     open_unit: int | None = None        # index in out.units that sub-points may join
     open_ilvl: int = -1
-    pending_prose: tuple[str, Location, str] | None = None
+    open_numbered: bool = False         # the open unit carries a Word-generated (non-bullet) number
+    pending_prose: tuple[str, Location, str, int] | None = None   # short prose that options may turn into a question
+    notes_level: int | None = None      # inside a "Notes" / "填写说明" section opened at this level
+    notes_list: str | None = None       # the Word list the notes are numbered with
 
     def section(self) -> str:
         return " > ".join(text for _, text in self.sections)
 
-    def push_section(self, level: int, text: str) -> None:
+    def push_section(self, level: int, text: str, notes: bool = False) -> None:
         while self.sections and self.sections[-1][0] >= level:
             self.sections.pop()
         self.sections.append((level, text))
+        if notes:
+            self.notes_level = level
+            self.notes_list = None
+        elif self.notes_level is not None and level <= self.notes_level:
+            self.notes_level = None
 
 
 class DocxReader:
@@ -165,6 +199,7 @@ class DocxReader:
             elif tag == _w("tbl"):
                 self.state.table += 1
                 self._close_unit()
+                self.state.notes_level = None
                 self._table(child, f"table {self.state.table}", [("table", self.state.table)])
             elif tag in (_w("sdt"), _w("customXml"), _w("ins"), _w("smartTag")):
                 content = child.find(_w("sdtContent"))
@@ -200,7 +235,7 @@ class DocxReader:
             if style is None:
                 break
             name = style.name.strip()
-            if name.lower() in ("title", "标题"):
+            if name.lower() in ("title", "标题", "subtitle", "副标题"):
                 return None, True
             match = _HEADING_STYLE.match(name)
             if match:
@@ -209,6 +244,34 @@ class DocxReader:
                 return style.outline + 1, False
             style_id = style.based_on
         return None, False
+
+    def _is_bold(self, p) -> bool:
+        """Is every run of text in the paragraph bold (directly, by character style or by paragraph style)?"""
+        ppr = p.find(_w("pPr"))
+        style_bold = self._style_bold(_val(ppr, "pStyle") if ppr is not None else None)
+        runs = [r for r in p.iter(_w("r")) if any(t.text and t.text.strip() for t in r.iter(_w("t")))]
+        if not runs:
+            return False
+        for run in runs:
+            rpr = run.find(_w("rPr"))
+            bold = _on(rpr.find(_w("b"))) if rpr is not None else None
+            if bold is None and rpr is not None:
+                bold = self._style_bold(_val(rpr, "rStyle"))
+            if bold is None:
+                bold = style_bold
+            if not bold:
+                return False
+        return True
+
+    def _style_bold(self, style_id: str | None) -> bool | None:
+        for _ in range(10):
+            style = self.styles.get(style_id or "")
+            if style is None:
+                return None
+            if style.bold is not None:
+                return style.bold
+            style_id = style.based_on
+        return None
 
     def _paragraph(self, p, container: str) -> None:
         self.state.paragraph += 1
@@ -233,32 +296,69 @@ class DocxReader:
             self._skip(text, location, "title")
             return
         if level is not None:
-            self.state.push_section(level, f"{label} {text}".strip())
+            self.state.push_section(level, _join_label(label, text), notes=is_notes_heading(text))
             self._skip(text, location, "heading")
             return
         typed_label, body = split_label(text)
-        if not numbered and looks_like_heading(text) and not is_question(text):
-            self.state.push_section(1 if re.match(r"^[一二三四五六七八九十]", text) else 2, text)
+        if not numbered and looks_like_heading(text, bold=self._is_bold(p)):
+            self.state.push_section(heading_level(text), text)
             self._skip(text, location, "heading")
+            return
+        if not numbered and is_notes_heading(text) and (self._is_bold(p) or text.rstrip().endswith((":", "："))
+                                                        or len(text) <= 12):
+            # "填写说明" / "Notes:" typed as a paragraph: a notes section below the current one.
+            deeper = (self.state.sections[-1][0] + 1) if self.state.sections else 1
+            self.state.push_section(deeper, text, notes=True)
+            self._skip(text, location, "heading")
+            return
+        if self.state.notes_level is not None and self._in_notes(text, numbered):
+            self._close_unit()
+            self._skip(text, location, "instruction")
             return
         ilvl = numbered[1] if numbered else -1
         sub_label = label if label and _SUBLABEL_FORMATS.match(label) else ""
+        bullet = bool(numbered) and self.numbering.is_bullet(*numbered)
+        if bullet and self.state.open_unit is not None and self.state.open_numbered:
+            # bullets under a numbered question are its probes / sub-points
+            self._append_to_open(f"• {text}")
+            return
         if self._joins_open_unit(text, sub_label, ilvl):
             self._append_to_open(f"{label} {text}".strip() if sub_label else text)
             return
-        kind = classify(text, in_list=bool(numbered) or bool(typed_label))
-        if kind != "unit" and SUB_POINT.match(text) and self.state.pending_prose:
-            # A survey question without a question mark, recognised by the options under it.
-            prev_text, prev_loc, prev_section = self.state.pending_prose
+        if self.state.pending_prose and SUB_POINT.match(text) and not numbered:
+            # A survey question without a question mark or label, recognised by the options under it.
+            prev_text, prev_loc, prev_section, skipped_at = self.state.pending_prose
+            del self.out.skipped[skipped_at]
             self._emit(prev_text, prev_loc, container, prev_section, "", ilvl)
             self._append_to_open(text)
             return
+        kind = classify(text, in_list=bool(numbered) or bool(typed_label))
         if kind == "unit":
             self._emit(text, location, container, self.state.section(), label or typed_label, ilvl)
+            self.state.open_numbered = bool(numbered) and not bullet
         else:
             self._close_unit()
             self._skip(text, location, kind)
-            self.state.pending_prose = (text, location, self.state.section()) if kind == "prose" and len(text) < 120 else None
+            if kind == "prose" and len(text) < 120:
+                self.state.pending_prose = (text, location, self.state.section(), len(self.out.skipped) - 1)
+
+    def _in_notes(self, text: str, numbered: tuple[str, int] | None) -> bool:
+        """Inside a notes section: does this paragraph still belong to the notes?
+
+        The notes end at the next heading, at a table, at a real question (a question
+        mark), or where Word numbering switches to another list (the questions begin).
+        """
+        state = self.state
+        if QUESTION_MARK.search(text):
+            state.notes_level = None
+            return False
+        if numbered:
+            if state.notes_list is None:
+                state.notes_list = numbered[0]
+            elif numbered[0] != state.notes_list:
+                state.notes_level = None
+                return False
+        return True
 
     def _joins_open_unit(self, text: str, sub_label: str, ilvl: int) -> bool:
         if self.state.open_unit is None:
@@ -272,11 +372,12 @@ class DocxReader:
         return not opener.item_label or _label_kind(split_label(text)[0]) != _label_kind(opener.item_label)
 
     def _emit(self, text, location, container, section, label, ilvl) -> None:
-        if len(self.out.units) >= self.limits.max_units:
+        if not room_for_unit(self.out, self.limits):
             return
         self.out.units.append(RawUnit(text=text, location=location, section=section, container=container, item_label=label))
         self.state.open_unit = len(self.out.units) - 1
         self.state.open_ilvl = ilvl
+        self.state.open_numbered = False
         self.state.pending_prose = None
 
     def _append_to_open(self, text: str) -> None:
@@ -333,13 +434,16 @@ class DocxReader:
         for r, cells in self._rows(tbl):
             grid.append((r, [(col, span, tc, continued, "" if continued else self._cell_text(tc)) for col, span, tc, continued in cells]))
         width = max((col + span - 1 for _, cells in grid for col, span, *_ in cells), default=0)
-        flat = []
+        flat, raw = [], []
         for _, cells in grid:
-            row = [""] * width
-            for col, span, _tc, _cont, text in cells:
-                row[col - 1] = text
+            row, own = [""] * width, [""] * width
+            for col, span, _tc, continued, text in cells:
+                own[col - 1] = text
+                # for context, a vertically merged cell reads as its first cell's text on every row it spans
+                row[col - 1] = flat[-1][col - 1] if continued and flat else text
             flat.append(row)
-        header = find_header(flat, max_scan=3)
+            raw.append(own)
+        header = find_header(raw, max_scan=3)
         seen_merged = set()
         for (r, cells), row in zip(grid, flat):
             filled = [c for c in cells if c[4]]
@@ -354,8 +458,8 @@ class DocxReader:
                 if continued or not text or id(tc) in seen_merged:
                     continue
                 seen_merged.add(id(tc))
-                if header is not None and r - 1 <= header.row:
-                    self._skip(text, loc, "table header" if r - 1 == header.row else "title")
+                if header is not None and r - 1 < header.data_start:
+                    self._skip(text, loc, "table header" if r - 1 >= header.row else "title")
                     continue
                 if is_section_row or (header is not None and col - 1 != header.question_col and len(filled) == 1 and not is_question(text)):
                     self.state.push_section(9, text)
@@ -363,10 +467,9 @@ class DocxReader:
                     continue
                 if header is not None:
                     if col - 1 != header.question_col:
-                        if header.label_col is not None and col - 1 == header.label_col:
-                            continue
-                        if header.answer_col is not None and col - 1 == header.answer_col:
-                            continue
+                        question_text = row[header.question_col] if header.question_col < len(row) else ""
+                        if question_text and classify(question_text, in_list=True) == "unit":
+                            continue            # travels with the question as its label, answer, detail or context
                         self._skip(text, loc, "other column")
                         continue
                     kind = classify(text, in_list=True)
@@ -375,18 +478,20 @@ class DocxReader:
                 if kind != "unit":
                     self._skip(text, loc, kind)
                     continue
-                context = []
+                context: list[tuple[str, str]] = []
                 item_label = ""
+                section = self.state.section()
                 if header is not None:
-                    if header.label_col is not None:
-                        item_label = row[header.label_col]
-                    if header.answer_col is not None and row[header.answer_col]:
-                        context.append(("answer", row[header.answer_col]))
+                    detail, context, parts, item_label = row_parts(header, row)
+                    if detail:
+                        text = f"{text}\n{detail}"
+                    if parts:
+                        section = " > ".join(filter(None, [section, *parts]))
                 if not item_label:
                     item_label = split_label(text)[0]
-                if len(self.out.units) < self.limits.max_units:
+                if room_for_unit(self.out, self.limits):
                     self.out.units.append(RawUnit(
-                        text=text, location=loc, section=self.state.section(), container="body",
+                        text=text, location=loc, section=section, container="body",
                         item_label=item_label, context=tuple(context),
                     ))
         self._close_unit()
@@ -418,7 +523,7 @@ class DocxReader:
                 if not text:
                     continue
                 loc = Location(f"text box {self.state.textbox} ¶{k}", (("textbox", self.state.textbox), ("paragraph_in_box", k)))
-                if classify(text) == "unit":
+                if classify(text) == "unit" and room_for_unit(self.out, self.limits):
                     self.out.units.append(RawUnit(text=text, location=loc, section="text box", container="textbox"))
                 else:
                     self._skip(text, loc, "text box")
@@ -429,11 +534,16 @@ class DocxReader:
             if root is None:
                 continue
             kind = part.split("/")[1][:-4]
+            reason = kind.rstrip("0123456789")
             for k, p in enumerate(root.iter(_w("p")), 1):
                 text = clean(paragraph_text(p))
-                if text and is_question(text) and classify(text) == "unit":
-                    loc = Location(f"{kind} ¶{k}", (("part", kind), ("paragraph_in_part", k)))
+                if not text:
+                    continue
+                loc = Location(f"{kind} ¶{k}", (("part", kind), ("paragraph_in_part", k)))
+                if is_question(text) and classify(text) == "unit" and room_for_unit(self.out, self.limits):
                     self.out.units.append(RawUnit(text=text, location=loc, section=kind, container=kind))
+                else:
+                    self.out.skipped.append(Skipped(text=text, location=loc, reason=reason))
 
 
 class _IsSpreadsheet(Exception):

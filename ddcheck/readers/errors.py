@@ -13,3 +13,10 @@ class InputError(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+def shown(name: str) -> str:
+    """A file name fit for a one-line message: control characters (a newline in a name) are escaped."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in name)

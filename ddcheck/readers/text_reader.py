@@ -13,8 +13,8 @@ import re
 
 from ddcheck.model import Extraction, Location, RawUnit, Skipped
 from ddcheck.readers.errors import InputError
-from ddcheck.readers.limits import Limits
-from ddcheck.readers.tables import find_header, longest_text_column
+from ddcheck.readers.limits import Limits, room_for_unit
+from ddcheck.readers.tables import find_header, longest_text_column, row_parts
 from ddcheck.segment import split_label
 from ddcheck.textnorm import clean
 
@@ -51,7 +51,7 @@ def read_text(data: bytes, name: str, limits: Limits) -> Extraction:
             out.skipped.append(Skipped(line, location, "heading"))
             continue
         line = _MD_MARKER.sub("", line) if out.format == "md" else line
-        if len(out.units) < limits.max_units:
+        if room_for_unit(out, limits):
             out.units.append(RawUnit(text=line, location=location, section=section, container="text",
                                      item_label=split_label(line)[0]))
     return out
@@ -76,7 +76,7 @@ def read_csv(data: bytes, name: str, limits: Limits) -> Extraction:
     qcol = header.question_col if header else longest_text_column(grid)
     if qcol is None:
         return out
-    start = header.row + 1 if header else 0
+    start = header.data_start if header else 0
     for index in range(start):
         line, row = rows[index]
         for cell in row:
@@ -88,20 +88,16 @@ def read_csv(data: bytes, name: str, limits: Limits) -> Extraction:
             if any(row):
                 out.skipped.append(Skipped(" | ".join(c for c in row if c), Location(f"line {line}", (("line", line),)), "no question"))
             continue
-        context = []
+        context: list[tuple[str, str]] = []
         label = ""
+        section = ""
         if header is not None:
-            for c, value in enumerate(row):
-                if c == qcol or not value:
-                    continue
-                if c == header.label_col:
-                    label = value
-                elif c == header.answer_col:
-                    context.append(("answer", value))
-                elif c < len(header.names):
-                    context.append((header.names[c] or f"col {c + 1}", value))
+            detail, context, parts, label = row_parts(header, row)
+            if detail:
+                text = f"{text}\n{detail}"
+            section = " > ".join(parts)
         location = Location(f"line {line}", (("line", line), ("row", line), ("col", qcol + 1)))
-        if len(out.units) < limits.max_units:
-            out.units.append(RawUnit(text=text, location=location, container="csv",
+        if room_for_unit(out, limits):
+            out.units.append(RawUnit(text=text, location=location, section=section, container="csv",
                                      item_label=label or split_label(text)[0], context=tuple(context)))
     return out

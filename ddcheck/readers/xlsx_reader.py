@@ -5,6 +5,14 @@ The header row and question column are found by name (English and Chinese);
 title rows, instruction rows and section rows are kept as skipped text; the
 answer cell beside a question and any cell note on the row travel with the unit
 as context. Merged cells are reported once, from their top-left cell.
+
+The header may sit below title and instruction rows and may span two rows (a
+merged group header over sub-headers); a "具体要求"/"Description" column beside
+a terse item name joins the unit's text; a category column ("类别", "Topic")
+joins the section path; other columns travel as context. Cover, instruction,
+glossary and version sheets are skipped whole. In a sheet without a header a
+terse item counts only beside a number or ID cell, and answer vocabulary
+(Yes/No/N/A, 是/否) is never a question.
 """
 
 from __future__ import annotations
@@ -19,13 +27,20 @@ from openpyxl.utils import get_column_letter
 
 from ddcheck.model import Extraction, Location, RawUnit, Skipped
 from ddcheck.readers.errors import InputError
-from ddcheck.readers.limits import Limits
+from ddcheck.readers.limits import Limits, room_for_unit
 from ddcheck.readers.ooxml import open_package, read_xml
-from ddcheck.readers.tables import Header, find_header, longest_text_column
-from ddcheck.segment import classify, is_question, split_label
+from ddcheck.readers.tables import Header, find_header, longest_text_column, row_parts
+from ddcheck.segment import classify, is_answer_word, is_instruction, is_question, split_label
 from ddcheck.textnorm import clean
 
-_INSTRUCTION_SHEET = re.compile(r"^(?:instructions?|read ?me|guidance|notes?|cover|说明|填写说明|填表说明|封面|目录|contents)$", re.IGNORECASE)
+_INSTRUCTION_SHEET = re.compile(
+    r"^(?:\d+[.\s_-]*)?(?:general )?(?:instructions?|read ?me|guidance|guide|notes?|cover(?: sheet| page)?|introduction|"
+    r"overview|glossary|definitions?|legend|key|how to (?:complete|use)|version(?: history| control)?|change ?log|"
+    r"revision history|contents|table of contents|说明|填写说明|填表说明|使用说明|填报说明|封面|目录|释义|版本(?:记录|说明)?|"
+    r"修订记录)(?:\s*(?:&|and|/|与|及)\s*(?:instructions?|说明|glossary|definitions?|contents))?$",
+    re.IGNORECASE,
+)
+_ID_CELL = re.compile(r"^(?:[A-Za-z]{0,6}[-_.]?\d{1,4}(?:[.-]\d{1,4}){0,3}[.)、]?|[一二三四五六七八九十]{1,3}[、.]?|[(（]\d{1,3}[)）])$")
 _SAFE_SHEET = re.compile(r"^[^\W\d]\w*$")
 # Above this many cells openpyxl's full model costs too much memory: stream instead.
 STREAM_CELLS = 2_000_000
@@ -36,7 +51,9 @@ def _cell_str(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0, 0):
+        return value.date().isoformat()
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     return clean(str(value))
 
@@ -46,27 +63,23 @@ def cell_label(sheet: str, col: int, row: int) -> str:
     return f"{name}!{get_column_letter(col)}{row}"
 
 
-def _declared_cells(data: bytes, name: str, limits: Limits) -> int:
+def _declared_cells(package, name: str) -> int:
     """Cells the sheets declare in their <dimension>, read without loading the workbook."""
-    package = open_package(data, name, limits)
     if "xl/workbook.xml" not in package.namelist():
         raise InputError("corrupt", f"{name}: damaged file (missing xl/workbook.xml)")
     total = 0
     for part in package.namelist():
         if re.match(r"xl/worksheets/sheet\d+\.xml$", part):
-            head = package.open(part).read(4096).decode("utf-8", "replace")
+            with package.open(part) as handle:
+                head = handle.read(4096).decode("utf-8", "replace")
             match = re.search(r'<(?:\w+:)?dimension ref="[A-Z]+(\d+)(?::([A-Z]+)(\d+))?"', head)
             if match and match.group(3):
                 cols = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(match.group(2))))
                 total += int(match.group(3)) * cols
             else:
                 total += package.getinfo(part).file_size // 20   # ~20 bytes of XML per cell
-    # The shared strings part is parsed too: refuse DTD tricks there before openpyxl sees it.
+    # Parsed with ddcheck's own safe parser first (open_package has already refused DTDs in every part).
     read_xml(package, "xl/workbook.xml", name)
-    if "xl/sharedStrings.xml" in package.namelist():
-        head = package.open("xl/sharedStrings.xml").read(65536)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-            raise InputError("corrupt", f"{name}: xl/sharedStrings.xml declares a DTD/entities, which Office files never do; refusing to parse it")
     return total
 
 
@@ -79,7 +92,8 @@ class XlsxReader:
         self.cells_seen = 0
 
     def read(self) -> Extraction:
-        declared = _declared_cells(self.data, self.name, self.limits)
+        package = open_package(self.data, self.name, self.limits)
+        declared = _declared_cells(package, self.name)
         stream = declared > STREAM_CELLS
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -97,7 +111,7 @@ class XlsxReader:
             self.out.warnings.append(
                 f"large workbook (~{declared:,} cells): read in streaming mode, so merged cells, hidden rows and notes were not read"
             )
-        if getattr(workbook, "vba_archive", None) is not None or "xl/vbaProject.bin" in open_package(self.data, self.name, self.limits).namelist():
+        if getattr(workbook, "vba_archive", None) is not None or "xl/vbaProject.bin" in package.namelist():
             self.out.warnings.append("macro-enabled workbook: its macros were not run or inspected")
         try:
             for ws in workbook.worksheets:
@@ -150,12 +164,18 @@ class XlsxReader:
         instruction_sheet = bool(_INSTRUCTION_SHEET.match(title.strip()))
         header: Header | None = None if instruction_sheet else find_header(rows)
         qcol = header.question_col if header else longest_text_column(rows)
-        start = header.row + 1 if header else 0
+        start = header.data_start if header else 0
         for r0 in range(start):
             for c0, text in enumerate(rows[r0]):
                 if text and (r0 + 1, c0 + 1) not in merged_into:
-                    reason = "table header" if header and r0 == header.row else "title"
+                    if instruction_sheet:
+                        reason = "instructions sheet"
+                    elif header and r0 >= header.row:
+                        reason = "table header"
+                    else:
+                        reason = "instruction" if is_instruction(text) else "title"
                     self.out.skipped.append(Skipped(text, location(r0 + 1, c0 + 1, False), reason))
+        id_col = None if header else self._id_column(rows, qcol)
         section = ""
         for r0 in range(start, len(rows)):
             r = r0 + 1
@@ -174,16 +194,31 @@ class XlsxReader:
             if not text or (spans_row and not is_question(text)) or (
                 len(filled) == 1 and header is not None and filled[0][0] != qcol and not is_question(filled[0][1])
             ):
-                # A section row ("Section B – Access Control") or text outside the question column.
+                # A section row ("Section B – Access Control") or text outside the question column;
+                # the first line of a sheet without a header is its title.
+                first_line = header is None and not any(any(rows[k]) for k in range(r0))
                 for c0, t in filled:
-                    reason = "heading" if len(filled) == 1 else "other column"
+                    reason = "title" if first_line else "heading" if len(filled) == 1 else "other column"
                     if reason == "heading":
                         section = t
                     self.out.skipped.append(Skipped(t, location(r, c0 + 1, hidden_row), reason))
                 continue
-            kind = classify(text, in_list=True)
-            if kind != "unit" or (header is None and r0 < 5 and len(filled) == 1 and not is_question(text)):
-                self.out.skipped.append(Skipped(text, location(r, qcol + 1, hidden_row), kind if kind != "unit" else "title"))
+            if header is None:
+                # No header: a terse item counts only beside a number or ID cell ("3 | Business licence").
+                has_id = id_col is not None and id_col < len(row) and bool(row[id_col])
+                kind = classify(text, in_list=has_id or bool(split_label(text)[0]))
+                if is_answer_word(text):
+                    kind = "prose"
+            else:
+                kind = "prose" if is_answer_word(text) else classify(text, in_list=True)
+            if kind != "unit":
+                reason = "answer option" if is_answer_word(text) else kind
+                if reason == "prose" and header is None and kind == "prose" and len(filled) == 1 and not section and not self._units_in(title):
+                    reason = "title"
+                self.out.skipped.append(Skipped(text, location(r, qcol + 1, hidden_row), reason))
+                for c0, t in filled:
+                    if c0 != qcol:
+                        self.out.skipped.append(Skipped(t, location(r, c0 + 1, hidden_row), "other column"))
                 continue
             context: list[tuple[str, str]] = []
             parts = [title]
@@ -191,18 +226,16 @@ class XlsxReader:
                 parts.append(section)
             label = ""
             if header is not None:
-                for c0, name in enumerate(header.names):
-                    cell = value(r, c0 + 1)
-                    if c0 == qcol or not cell:
-                        continue
-                    if c0 == header.label_col:
-                        label = cell
-                    elif c0 == header.answer_col:
-                        context.append(("answer", cell))
-                    elif c0 < qcol and len(cell) <= 40:
-                        parts.append(cell)
-                    else:
-                        context.append((_cell_str(name) or get_column_letter(c0 + 1), cell))
+                detail, context, extra, label = row_parts(header, row, lambda c0: value(r, c0 + 1))
+                if detail:
+                    text = f"{text}\n{detail}"
+                parts.extend(extra)
+            else:
+                if id_col is not None and id_col < len(row):
+                    label = row[id_col]
+                for c0, t in filled:
+                    if c0 not in (qcol, id_col):
+                        context.append((get_column_letter(c0 + 1), t))
             if not label:
                 label = split_label(text)[0]
             if not stream:
@@ -210,11 +243,27 @@ class XlsxReader:
                     comment = ws.cell(row=r, column=c0 + 1).comment
                     if comment is not None and comment.text:
                         context.append(("note", clean(comment.text)))
-            if len(self.out.units) < self.limits.max_units:
+            if room_for_unit(self.out, self.limits):
                 self.out.units.append(RawUnit(
                     text=text, location=location(r, qcol + 1, hidden_row), section=" > ".join(parts),
                     container=title, item_label=label, context=tuple(context), hidden=hidden,
                 ))
+
+    def _units_in(self, sheet: str) -> bool:
+        return any(u.container == sheet for u in self.out.units)
+
+    @staticmethod
+    def _id_column(rows: list[list[str]], qcol: int | None) -> int | None:
+        """In a sheet without a header, a column left of the questions that holds item numbers or IDs."""
+        if qcol is None:
+            return None
+        counts: dict[int, int] = {}
+        for row in rows:
+            if qcol < len(row) and row[qcol]:
+                for c0 in range(min(qcol, len(row))):
+                    if row[c0] and _ID_CELL.match(row[c0].strip()):
+                        counts[c0] = counts.get(c0, 0) + 1
+        return max(counts, key=lambda c: (counts[c], -c)) if counts and max(counts.values()) >= 2 else None
 
 
 def read_xlsx(data: bytes, name: str, limits: Limits) -> Extraction:
