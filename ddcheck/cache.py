@@ -1,17 +1,36 @@
 """On-disk embedding cache (SQLite), so a rescan of unchanged files does not even load the model.
 
 Keyed by encoder id (model + weights hash + normalisation version) and a hash of
-the text. WAL mode and a busy timeout make two scans at once safe.
+the text. Vectors are stored as float32, exactly as the model returned them, so
+a warm rescan gives the same report as the cold scan did. The same database
+keeps the readers' output per file content (table ``parsed``, see
+:mod:`ddcheck.scan`), so a rescan does not parse unchanged files again either.
+
+Two scans at once are safe: the database runs in WAL mode (readers never block,
+writers take turns), every connection waits for a busy lock (``timeout``) and a
+statement that still meets ``database is locked`` is retried with back-off. The
+cache is an optimisation, never a reason for a scan to fail: if it cannot be
+opened or written (read-only home, corrupt file, lock held too long) the scan
+goes on without it and says so once on stderr.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import random
 import sqlite3
+import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
+
+log = logging.getLogger("ddcheck.cache")
+T = TypeVar("T")
+DB_NAME = "embeddings.sqlite3"
+ENCODE_CHUNK = 512     # texts per model call: progress and cache writes after each; an interrupted scan keeps them
 
 
 def cache_root() -> Path:
@@ -26,47 +45,223 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-class EmbeddingCache:
-    def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else cache_root() / "embeddings.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, vec BLOB, PRIMARY KEY (model, key))")
-        self._db.commit()
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
+
+class CacheUnavailable(Exception):
+    """The cache could not be used (after retries); the caller goes on without it."""
+
+
+class EmbeddingCache:
+    """Vectors by (encoder id, text hash) in one SQLite file under :func:`cache_root`.
+
+    ``timeout`` is how long one statement waits for another process's lock;
+    ``retry_for`` how long a statement that still fails with ``database is
+    locked`` is retried before the cache gives up for this scan.
+    """
+
+    def __init__(self, path: Path | None = None, timeout: float = 30.0, retry_for: float = 60.0):
+        self.path = Path(path) if path else cache_root() / DB_NAME
+        self.timeout = timeout
+        self.retry_for = retry_for
+        self.disabled: str | None = None     # why the cache is off for this scan, if it is
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._retry(lambda: self._db.execute("PRAGMA journal_mode=WAL").fetchone())
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._retry(lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, vec BLOB, PRIMARY KEY (model, key))"))
+            self._retry(lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, reader TEXT, data BLOB)"))
+        except (OSError, sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot open {self.path} ({exc})")
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _disable(self, why: str) -> None:
+        if self.disabled is None:
+            self.disabled = why
+            log.warning("ddcheck: embedding cache off for this scan: %s", why)
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+    def _retry(self, action: Callable[[], T]) -> T:
+        """Run ``action``; on ``database is locked``/``busy`` wait a little (growing, jittered) and try again."""
+        deadline = time.monotonic() + self.retry_for
+        delay = 0.01
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise CacheUnavailable(f"still locked after {self.retry_for:.0f} s") from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+
+    def _write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+        """One write transaction (BEGIN IMMEDIATE: take the write lock up front, so the busy wait applies)."""
+        db = self._db
+
+        def attempt() -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                statements(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        self._retry(attempt)
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
+
+    # -- vectors ----------------------------------------------------------------------------
     def get_many(self, model: str, texts: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
+        if self._db is None:
+            return found
         keys = {text_key(t): t for t in texts}
         items = list(keys)
-        for start in range(0, len(items), 500):
-            chunk = items[start:start + 500]
-            rows = self._db.execute(
-                f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({','.join('?' * len(chunk))})", [model, *chunk]
-            )
-            for key, blob in rows:
-                found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+        try:
+            for start in range(0, len(items), 500):
+                chunk = items[start:start + 500]
+                query = f"SELECT key, dim, vec FROM vectors WHERE model = ? AND key IN ({','.join('?' * len(chunk))})"
+                rows = self._retry(lambda: self._db.execute(query, [model, *chunk]).fetchall())
+                for key, dim, blob in rows:
+                    if blob is not None and len(blob) == 4 * dim:      # a damaged row is a miss, not an error
+                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot read {self.path} ({exc})")
         return found
 
     def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
+        if self._db is None or not texts:
+            return
         rows = [(model, text_key(t), int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+        try:
+            self._write(lambda db: db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows))
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot write {self.path} ({exc})")
+
+    # -- parsed files -------------------------------------------------------------------------
+    def get_parsed(self, keys: list[str]) -> dict[str, bytes]:
+        """Stored reader output by key (see :func:`ddcheck.scan.parse_key`)."""
+        found: dict[str, bytes] = {}
+        if self._db is None:
+            return found
+        keys = list(dict.fromkeys(keys))
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                query = f"SELECT key, data FROM parsed WHERE key IN ({','.join('?' * len(chunk))})"
+                found.update(self._retry(lambda: self._db.execute(query, chunk).fetchall()))
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot read {self.path} ({exc})")
+        return found
+
+    def put_parsed(self, items: list[tuple[str, str, bytes]]) -> None:
+        """Store (key, reader version, data) rows; entries of older reader versions are dropped on the way."""
+        if self._db is None or not items:
+            return
+        readers = sorted({reader for _, reader, _ in items})
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)", items)
+            db.execute(f"DELETE FROM parsed WHERE reader NOT IN ({','.join('?' * len(readers))})", readers)
+
+        try:
+            self._write(write)
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot write {self.path} ({exc})")
+
+    def count(self, model: str | None = None) -> int:
+        if self._db is None:
+            return 0
+        if model is None:
+            return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", [model]).fetchone()[0]
 
     def info(self) -> dict[str, object]:
-        rows = self._db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model ORDER BY model").fetchall()
-        size = self.path.stat().st_size if self.path.exists() else 0
-        return {"path": str(self.path), "bytes": size, "models": {m: n for m, n in rows}}
+        return cache_info(self.path.parent)
 
-    def clear(self) -> int:
-        with self._db:
-            count = self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            self._db.execute("DELETE FROM vectors")
-        self._db.execute("VACUUM")
+    def clear(self, model: str | None = None) -> int:
+        """Delete the vectors of one encoder id, or everything (vectors and parsed files); returns how many vectors."""
+        if self._db is None:
+            return 0
+        count = self.count(model)
+
+        def delete(db: sqlite3.Connection) -> None:
+            if model is None:
+                db.execute("DELETE FROM vectors")
+                db.execute("DELETE FROM parsed")
+            else:
+                db.execute("DELETE FROM vectors WHERE model = ?", [model])
+
+        self._write(delete)
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")           # give the space back; skipped while another scan holds the file
+        except sqlite3.OperationalError:
+            pass
         return count
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def cache_info(root: Path | None = None) -> dict[str, object]:
+    """What the cache holds, without creating anything: the database (with its WAL), entries per encoder id,
+    and the models built into the cache (the e5 model directory)."""
+    root = Path(root) if root else cache_root()
+    db_path = root / DB_NAME
+    files = [db_path, db_path.with_name(DB_NAME + "-wal"), db_path.with_name(DB_NAME + "-shm")]
+    info: dict[str, object] = {"path": str(root), "database": str(db_path),
+                               "bytes": sum(f.stat().st_size for f in files if f.exists()), "models": {}, "parsed_files": 0,
+                               "built_models": {}}
+    if db_path.exists():
+        try:
+            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+            try:
+                rows = db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model ORDER BY model").fetchall()
+                try:
+                    info["parsed_files"] = db.execute("SELECT COUNT(*) FROM parsed").fetchone()[0]
+                except sqlite3.OperationalError:      # a cache written before parsed files were kept
+                    pass
+            finally:
+                db.close()
+            info["models"] = {m: n for m, n in rows}
+        except sqlite3.Error as exc:
+            info["error"] = str(exc)
+    models = root / "models"
+    if models.is_dir():
+        info["built_models"] = {p.name: _size(p) for p in sorted(models.iterdir())}
+    return info
 
 
 SHIPPED = Path(__file__).parent / "data" / "vectors"
@@ -134,11 +329,26 @@ class CachedEncoder:
             missing = [t for t in missing if t not in known]
         self.hits += len(unique) - len(missing)
         if missing:
-            vectors = self.encoder.encode(missing)
-            self.encoded += len(missing)
-            if self.cache:
-                self.cache.put_many(self.id, missing, vectors)
-            known.update(zip(missing, vectors))
+            known.update(self._encode_missing(missing))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([known[t] for t in texts]).astype(np.float32)
+
+    def _encode_missing(self, missing: list[str]) -> dict[str, np.ndarray]:
+        """Encode in chunks of similar length (little padding in the model's batches), reporting progress and
+        storing each chunk as it is done."""
+        from ddcheck import progress
+
+        reporter = progress.current()
+        ordered = sorted(missing, key=len)
+        out: dict[str, np.ndarray] = {}
+        reporter.encoding(self.id, 0, len(ordered))
+        for start in range(0, len(ordered), ENCODE_CHUNK):
+            chunk = ordered[start:start + ENCODE_CHUNK]
+            vectors = np.asarray(self.encoder.encode(chunk), dtype=np.float32)
+            self.encoded += len(chunk)
+            if self.cache:
+                self.cache.put_many(self.id, chunk, vectors)
+            out.update(zip(chunk, vectors))
+            reporter.encoding(self.id, start + len(chunk), len(ordered))
+        return out

@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ddcheck.yamlfile import safe_load
+
 CALIBRATION = Path(__file__).parent / "data" / "calibration.yaml"
 TARGET_BENIGN_RATE = 0.025          # held-out share of ordinary items flagged that the choice must not exceed
 RATES = (0.005, 0.01, 0.015, 0.02, 0.025, 0.03)   # flag rates tried on the calibration half
 MAX_THRESHOLD_SHIFT = 1.0           # logits a single category's threshold may rise above the global one
 CLAUSE_PENALTY = 0.02
-RELATIVE = 2.5
+RELATIVE = 1.5
 GENERIC = {"about_policy": -0.5, "public_source": -0.5, "asks_for_the_thing": 0.25}
 GRID = {"k": (3, 5), "terms": ((1.0, 0.5), (1.5, 1.0), (2.0, 1.0), (3.0, 1.5))}
 
@@ -36,7 +38,7 @@ def load_params(matcher: str, encoder: str, path: Path = CALIBRATION):
 
     if not path.exists():
         return Params()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     entry = data.get(f"{matcher}/{encoder}")
     return Params.from_dict(entry) if isinstance(entry, dict) else Params()
 
@@ -179,7 +181,7 @@ def calibrate(matcher, items, repeats: int = 40, seed: int = 0) -> tuple[dict, d
 
 
 def save(key: str, params: dict, path: Path = CALIBRATION) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data = safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     data = data or {}
     data[key] = params
     header = ("# Written by `ddcheck calibrate` on labelled data; one entry per matcher/encoder.\n"

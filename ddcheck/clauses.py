@@ -19,9 +19,25 @@ _SUB_POINTS = re.compile(
 )
 # Enumerations inside one sentence: 、 and commas, "and the / and your / and any".
 _ENUMERATION = re.compile(r"、|，|,\s+(?:and\s+|or\s+)?|\s+and\s+(?=(?:the|your|any|all|a|an|its|their)\b)")
+# Answer options under a survey question ("A. 线下专柜", "□ Yes", "○ 满意") complete the question;
+# they are not requests of their own, so they are never scored as clauses.
+_OPTION_LINE = re.compile(r"^\s*(?:[A-Ha-h][.、．)）]|[□☐■○◯●◎√✓]|_{2,})")
 _TRIM = " ,，、:：;；"
-MIN_CLAUSE_CHARS = 6
+MIN_CLAUSE_CHARS = 8
 MIN_LIST_ITEMS = 3      # "A, B and C": two parts are a phrase, three or more are a list
+
+
+def without_options(text: str) -> str:
+    """The question without the answer options listed under it (``text`` itself when it has none).
+
+    A survey item's options ("A. 1-2步", "□ 微信") say little about what is asked and
+    pull its sentence vector towards unrelated examples, so the matcher scores the stem.
+    """
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return text
+    stem = [line for line in lines if not _OPTION_LINE.match(line)]
+    return "\n".join(stem) if stem and len(stem) < len(lines) else text
 
 
 def clauses(text: str) -> list[str]:
@@ -31,6 +47,7 @@ def clauses(text: str) -> list[str]:
     their own and are dropped.
     """
     parts: list[str] = []
+    text = without_options(text)
     for sentence in _SENTENCES.split(text):
         for piece in _SUB_POINTS.split(sentence):
             piece = piece.strip(_TRIM)

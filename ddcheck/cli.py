@@ -67,6 +67,7 @@ def main_options(
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     paths: List[Path] = typer.Argument(..., help="Files or folders (folders are scanned recursively)."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report to FILE ('-' = stdout)."),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
@@ -82,21 +83,35 @@ def scan(
     lang: OutputLang = typer.Option(OutputLang.en, "--lang", help="Language of the HTML report, summary and annotations: en or zh."),
     engagement: Optional[Path] = typer.Option(None, "--engagement", metavar="PROFILE.yaml",
                                               help="Facts about the engagement (who commissions, conducts and receives it) for the licensing and scope rules."),
-    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity."),
+    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding is at or above this severity "
+                                   "(findings decided 'accepted' or 'false_positive' in --decisions do not count)."),
+    decisions: Optional[Path] = typer.Option(None, "--decisions", metavar="FILE.json",
+                                             help="The reviewers' earlier decisions: each finding is marked decided or new, new ones "
+                                                  "are listed first, decisions that match nothing any more are reported (stale)."),
+    lexicon: List[Path] = typer.Option([], "--lexicon", metavar="FILE.yaml",
+                                       help="Custom lexicon: company terms and examples for built-in categories, or new categories (repeatable)."),
+    doc_key: List[str] = typer.Option([], "--doc-key", metavar="GLOB=KEY",
+                                      help="File the decisions of files whose name matches GLOB under document KEY (repeatable; "
+                                           "default: the file name without round/version suffixes)."),
     include: List[str] = typer.Option([], "--include", metavar="GLOB", help="In folders, scan only paths matching GLOB (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", metavar="GLOB", help="In folders, skip paths matching GLOB (repeatable)."),
     max_file_mb: float = typer.Option(200, "--max-file-mb", help="Refuse input files larger than this (MB)."),
     max_unpacked_mb: float = typer.Option(1024, "--max-unpacked-mb", help="Refuse .docx/.xlsx that would unpack to more than this (MB)."),
     matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher", help="Which evidence to use: hybrid (default), semantic, keywords, or none (ingestion only)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache (embeddings and parsed files; see 'ddcheck cache info')."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, metavar="N",
+                             help="Read files in N worker processes (default 0 = one per CPU; 1 = in this process). "
+                                  "Matching always runs in one process with one copy of the model."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Do not draw progress bars (drawn only when stderr is a terminal)."),
 ) -> None:
     """Scan questionnaires and write a review report."""
     from ddcheck import report
     from ddcheck.model import SEVERITY_RANK
     from ddcheck.outputs import ReportPlan, write_reports
     from ddcheck.readers import Limits
+    from ddcheck.readers.errors import shown
     from ddcheck.scan import scan as run_scan
 
     plan = ReportPlan(json=json_out, out_dir=out, html=html_out, annotate=annotate, csv=csv_out, md=md_out)
@@ -104,6 +119,20 @@ def scan(
         _err("error: say where the report goes: --json FILE (or '-' for stdout), --html, --annotate DIR, --csv FILE, "
              "--md FILE, and/or --out DIR for all of them")
         raise typer.Exit(EXIT_USAGE)
+
+    settings = _settings()
+    fail_on = FailOn(_pick(ctx, settings, "fail_on", fail_on.value))
+    matcher = MatcherName(_pick(ctx, settings, "matcher", matcher.value))
+    lang = OutputLang(_pick(ctx, settings, "lang", lang.value))
+    encoder = _pick(ctx, settings, "encoder", encoder)
+    include = _pick(ctx, settings, "include", include)
+    exclude = _pick(ctx, settings, "exclude", exclude)
+    engagement = _pick(ctx, settings, "engagement", engagement)
+    lexicons = _pick(ctx, settings, "lexicon", lexicon)
+    document_keys = _pick(ctx, settings, "document_keys", _doc_keys(doc_key), param="doc_key")
+    decision_set = _load_decisions(_pick(ctx, settings, "decisions", decisions), quiet)
+    if decision_set is not None and matcher == MatcherName.none:
+        _err("warning: --matcher none finds nothing to decide: the decisions are not applied")
 
     profile = None
     if engagement is not None:
@@ -117,23 +146,32 @@ def scan(
 
     def on_file(result) -> None:
         if result.failed:
-            _err(f"error: {result.path}: {result.error['kind']}: {result.error['message']}")
+            _err(f"error: {shown(result.path)}: {result.error['kind']}: {result.error['message']}")
         elif not quiet:
             for warning in result.warnings:
-                _err(f"warning: {result.path}: {warning}")
+                _err(f"warning: {shown(result.path)}: {warning}")
 
+    from ddcheck import progress
+
+    reporter = progress.RichProgress() if progress.wanted(quiet or no_progress) else progress.NullProgress()
     try:
-        result = run_scan(
-            paths, include=include, exclude=exclude, on_file=on_file,
-            limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value, encoder, not no_cache),
-            profile=profile,
-        )
+        with progress.active(reporter):
+            result = run_scan(
+                paths, include=include, exclude=exclude, on_file=on_file,
+                limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value, encoder, not no_cache, lexicons),
+                profile=profile, jobs=jobs or None, use_cache=not no_cache,
+                decisions=decision_set, document_keys=document_keys,
+            )
     except FileNotFoundError as exc:
         _err(f"error: no such file or folder: {exc}")
         raise typer.Exit(EXIT_USAGE)
     plan = ReportPlan(json=json_out, out_dir=out, html=html_out, annotate=annotate, csv=csv_out, md=md_out, lang=lang.value,
                       inputs=frozenset(Path(f.path).resolve() for f in result.files), roots=tuple(paths), quiet=quiet)
-    written = write_reports(result, plan)
+    try:
+        written = write_reports(result, plan)
+    except report.OverwriteError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
     summary = report.report_dict(result)["summary"]
     if not quiet:
         counts = summary["findings"]
@@ -143,8 +181,19 @@ def scan(
             f"{counts['medium']} medium, {counts['low']} low"
             + (f"; {len(result.passed_over)} other file(s) passed over (listed in the report)" if result.passed_over else "")
         )
+        if result.decisions is not None:
+            undecided = summary.get("undecided_findings", {})
+            done = result.decisions.summary()
+            _err(f"ddcheck: decisions: {done['decided']} finding(s) decided earlier "
+                 f"({done['by_match']['reworded']} of them reworded), {done['undecided']} still to decide "
+                 f"({undecided.get('high', 0)} high, {undecided.get('medium', 0)} medium, {undecided.get('low', 0)} low)")
         for path in written:
             _err(f"ddcheck: wrote {path}")
+    if result.decisions is not None and result.decisions.stale and not quiet:
+        _err(f"warning: {len(result.decisions.stale)} decision(s) in {result.decisions.source} no longer match any "
+             "finding (removed or reworded beyond recognition; listed under decisions.stale in the JSON report):")
+        for line in result.decisions.stale_lines():
+            _err(f"warning:   {line}")
     if result.failed:
         raise typer.Exit(EXIT_INCOMPLETE)
     if fail_on != FailOn.never and result.worst_severity() >= SEVERITY_RANK[fail_on.value]:
@@ -152,15 +201,67 @@ def scan(
     raise typer.Exit(EXIT_OK)
 
 
-def _build_matcher(name: str, encoder: str | None = None, use_cache: bool = True):
-    """Load the matcher lazily: only a scan that needs embeddings imports torch and the model."""
+def _settings():
+    """The effective configuration (ddcheck.toml, pyproject [tool.ddcheck], DDCHECK_*); a bad value exits 2."""
+    from ddcheck.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _pick(ctx: typer.Context, settings, key: str, cli_value, param: str | None = None):
+    """The command line's value when the user gave the option, else the configured one (or the default)."""
+    source = ctx.get_parameter_source(param or key)
+    if getattr(source, "name", "") == "COMMANDLINE":        # typer may bring its own copy of click's enum
+        settings.override(key, cli_value)
+        return cli_value
+    return settings[key]
+
+
+def _doc_keys(items: List[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        glob, sep, key = item.partition("=")
+        if not sep or not glob.strip() or not key.strip():
+            _err(f"error: --doc-key {item!r} must read GLOB=KEY (e.g. --doc-key 'Falcon DD*.docx=ipo_request_list')")
+            raise typer.Exit(EXIT_USAGE)
+        out[glob.strip()] = key.strip()
+    return out
+
+
+def _load_decisions(path, quiet: bool = False):
+    """The decisions file; a missing one is an empty baseline (a first round), a broken one exits 2."""
+    if path is None:
+        return None
+    from ddcheck.decisions import DecisionError, DecisionSet
+
+    path = Path(path)
+    if not path.exists():
+        if not quiet:
+            _err(f"warning: no decisions recorded yet at {path}: every finding is new (record decisions with "
+                 "'ddcheck decide' or the HTML report's review mode)")
+        return DecisionSet([], path)
+    try:
+        return DecisionSet.load(path)
+    except DecisionError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _build_matcher(name: str, encoder: str | None = None, use_cache: bool = True, lexicons=()):
+    """Load the matcher lazily: only a scan that needs embeddings imports torch and the model.
+    ``lexicons``: custom lexicon files (:mod:`ddcheck.custom`) added to the built-in categories."""
     if name == "none":
         return None
     from ddcheck.matcher import build_matcher
-    from ddcheck.taxonomy import TaxonomyError
+    from ddcheck.taxonomy import TaxonomyError, load_with
 
     try:
-        return build_matcher(name, encoder=encoder, use_cache=use_cache)
+        taxonomy = load_with(lexicons) if lexicons else None
+        return build_matcher(name, encoder=encoder, use_cache=use_cache, taxonomy=taxonomy)
     except (TaxonomyError, ValueError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
@@ -169,16 +270,24 @@ def _build_matcher(name: str, encoder: str | None = None, use_cache: bool = True
 
 @app.command()
 def explain(
+    ctx: typer.Context,
     text: str = typer.Argument(..., help="The question to score."),
     section: str = typer.Option("", "--section", help="Section heading the question sits under."),
     matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher"),
     encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
     all_categories: bool = typer.Option(False, "--all", help="Show every category's score, not only findings."),
+    lexicon: List[Path] = typer.Option([], "--lexicon", metavar="FILE.yaml", help="Custom lexicon file (repeatable)."),
 ) -> None:
     """Score one question against every category and print why."""
     from ddcheck.explain import explain_text
 
-    typer.echo(explain_text(_build_matcher(matcher.value, encoder), text, section, all_categories))
+    settings = _settings()
+    m = _build_matcher(_pick(ctx, settings, "matcher", matcher.value), _pick(ctx, settings, "encoder", encoder),
+                       lexicons=_pick(ctx, settings, "lexicon", lexicon))
+    if m is None:
+        _err("error: explain needs a matcher (hybrid, semantic or keywords)")
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(explain_text(m, text, section, all_categories))
 
 
 rules_app = typer.Typer(help="List, show and test the category rules.", no_args_is_help=True)
@@ -210,13 +319,41 @@ def rules_show(category: str = typer.Argument(..., help="Category id.")) -> None
 
 @rules_app.command("test")
 def rules_test(
+    ctx: typer.Context,
     matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher"),
     encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    lexicon: List[Path] = typer.Option([], "--lexicon", metavar="FILE.yaml",
+                                       help="Load this custom lexicon (repeatable) and run its own tests (tests.flag / tests.pass)."),
+    all_rules: bool = typer.Option(False, "--all", help="With a lexicon: run the built-in categories' tests as well."),
 ) -> None:
-    """Check every category's held-out test cases: 'flag' items must get the category, 'pass' items must not."""
+    """Check every category's held-out test cases: 'flag' items must get the category, 'pass' items must not.
+
+    With a lexicon (--lexicon, or 'lexicon' in the configuration) its own cases are run (add --all for the
+    built-in ones too); a failure names the file, the key and the case."""
     from ddcheck.explain import run_rule_tests
 
-    failures, total = run_rule_tests(_build_matcher(matcher.value, encoder))
+    settings = _settings()
+    lexicons = _pick(ctx, settings, "lexicon", lexicon)
+    name = _pick(ctx, settings, "matcher", matcher.value)
+    if name == "none":
+        _err("error: rules test needs a matcher (hybrid, semantic or keywords)")
+        raise typer.Exit(EXIT_USAGE)
+    m = _build_matcher(name, _pick(ctx, settings, "encoder", encoder), lexicons=lexicons)
+    failures, total = [], 0
+    if lexicons:
+        from ddcheck.custom import load_lexicon, run_lexicon_tests
+        from ddcheck.taxonomy import TaxonomyError
+
+        try:
+            loaded = [load_lexicon(p) for p in lexicons]
+        except TaxonomyError as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(EXIT_USAGE)
+        if not any(lex.tests for lex in loaded):
+            _err("warning: the lexicon has no tests (add tests.flag and tests.pass to its entries)")
+        failures, total = run_lexicon_tests(m, loaded, builtin=all_rules)
+    else:
+        failures, total = run_rule_tests(m)
     for line in failures:
         typer.echo(line)
     typer.echo(f"rules: {total - len(failures)} passed, {len(failures)} failed")
@@ -289,6 +426,238 @@ def vectors(encoder: List[str] = typer.Option(["e5", "use"], "--encoder", help="
         enc = get_encoder(name, EmbeddingCache(), shipped=False)
         write_shipped(SHIPPED / f"{name}.npz", enc.id, texts, enc.encode(texts))
         typer.echo(f"wrote {SHIPPED / (name + '.npz')}: {len(texts)} vectors for {enc.id}")
+
+
+cache_app = typer.Typer(help="Show or clear the embedding cache (vectors of texts already seen, so rescans skip the model).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _interactive() -> bool:
+    """Can we ask the person a question (stdin is a terminal)?"""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@cache_app.command("info")
+def cache_info_command(json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON.")) -> None:
+    """Where the cache is, its size on disk, and how many vectors it holds per encoder id."""
+    import json
+
+    from ddcheck.cache import cache_info
+
+    info = cache_info()
+    if json_out:
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"cache:    {info['path']}  (set DDCHECK_CACHE to move it)")
+    typer.echo(f"database: {info['database']}  {_bytes(info['bytes'])}")
+    typer.echo(f"parsed:   {info['parsed_files']:>8,}  files (reader output by file content)")
+    if info.get("error"):
+        typer.echo(f"          could not be read: {info['error']}")
+    if not info["models"]:
+        typer.echo("vectors:  none yet")
+    for model, count in info["models"].items():
+        typer.echo(f"vectors:  {count:>8,}  {model}")
+    for name, size in info["built_models"].items():
+        typer.echo(f"models/:  {_bytes(size):>9}  {name}")
+
+
+@cache_app.command("clear")
+def cache_clear_command(
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    model: Optional[str] = typer.Option(None, "--model", metavar="ID", help="Clear only the vectors of this encoder id (see 'ddcheck cache info')."),
+) -> None:
+    """Delete the cached vectors and parsed files (the next scan encodes and parses everything again). Built models are kept."""
+    from ddcheck.cache import DB_NAME, EmbeddingCache, cache_info
+
+    info = cache_info()
+    count = info["models"].get(model, 0) if model else sum(info["models"].values()) + info["parsed_files"]
+    if model and model not in info["models"]:
+        _err(f"error: the cache holds no vectors for '{model}'; see 'ddcheck cache info'")
+        raise typer.Exit(EXIT_USAGE)
+    if not count:
+        typer.echo(f"the cache at {info['path']} is empty")
+        return
+    if not yes:
+        if not _interactive():
+            _err("error: 'ddcheck cache clear' asks for confirmation; pass --yes to clear without asking")
+            raise typer.Exit(EXIT_USAGE)
+        what = (f"{info['models'][model]:,} cached vectors of {model}" if model else
+                f"{sum(info['models'].values()):,} cached vectors and {info['parsed_files']:,} parsed files")
+        if not typer.confirm(f"Delete {what} from {info['database']}?"):
+            typer.echo("nothing deleted")
+            raise typer.Exit(EXIT_OK)
+    cache = EmbeddingCache(Path(info["path"]) / DB_NAME)
+    if not cache.available:
+        _err(f"error: cannot open the cache: {cache.disabled}")
+        raise typer.Exit(EXIT_USAGE)
+    deleted = cache.clear(model)
+    cache.close()
+    typer.echo(f"deleted {deleted:,} cached vectors{'' if model else ' and ' + format(info['parsed_files'], ',') + ' parsed files'} "
+               f"from {info['database']}")
+
+
+# -- review workflow: decisions, version diff, configuration -------------------------------------------------
+@app.command()
+def decide(
+    ctx: typer.Context,
+    decisions_file: Path = typer.Argument(..., metavar="FILE.json", help="The decisions file (created when missing)."),
+    report_file: Optional[Path] = typer.Option(None, "--report", metavar="report.json",
+                                               help="The JSON report the unit id comes from ('ddcheck scan --json')."),
+    unit: Optional[str] = typer.Option(None, "--unit", metavar="ID", help="The unit (question) id from the report or the CSV."),
+    category: Optional[str] = typer.Option(None, "--category", metavar="CAT", help="Which finding of the unit (needed when it has several)."),
+    decision: Optional[str] = typer.Option(None, "--decision",
+                                           help="accepted | answer_public_only | redact | decline | false_positive, or undecided to remove."),
+    note: str = typer.Option("", "--note", help="Why (shown in the reports beside the decision)."),
+    by: Optional[str] = typer.Option(None, "--by", metavar="NAME", help="Who decided (default: 'reviewer' in the configuration)."),
+    file: Optional[str] = typer.Option(None, "--file", metavar="PATH", help="The file, when the unit id occurs in several."),
+    all_occurrences: bool = typer.Option(False, "--all", help="The decision covers every occurrence of this question in the document."),
+    csv_file: Optional[Path] = typer.Option(None, "--csv", metavar="FILE.csv",
+                                            help="Record the decisions filled into the findings CSV ('ddcheck scan --csv'): its "
+                                                 "decision, note and decided_by columns."),
+    doc_key: List[str] = typer.Option([], "--doc-key", metavar="GLOB=KEY", help="As for scan (only needed for CSVs without document_key)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and say what would change; write nothing."),
+) -> None:
+    """Record reviewers' decisions (accepted, answer_public_only, redact, decline, false_positive) in a decisions file.
+
+    From the command line:  ddcheck decide decisions.json --report report.json --unit ID --decision redact --note ... --by NAME
+    From the findings CSV:  ddcheck decide decisions.json --csv findings.csv --by NAME
+    """
+    from ddcheck.decisions import DecisionError, DecisionSet, load_report, parse_decision, rows_for_unit, rows_from_csv
+
+    settings = _settings()
+    who = by if by is not None else settings["reviewer"]
+    keys = _pick(ctx, settings, "document_keys", _doc_keys(doc_key), param="doc_key")
+    if (unit is None) == (csv_file is None):
+        _err("error: say what to record: --unit ID (with --report and --decision) or --csv FILE")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        existing = DecisionSet.load(decisions_file, missing_ok=True)
+        if csv_file is not None:
+            if decision is not None or category is not None or all_occurrences:
+                raise DecisionError("--csv reads the decisions from the file's decision column; --decision, --category "
+                                    "and --all are for --unit")
+            rows = rows_from_csv(csv_file, who or "", keys)
+            if not any(r.decision is not None for r in rows):
+                raise DecisionError(f"{csv_file}: no row has a decision filled in (column 'decision': "
+                                    "accepted, answer_public_only, redact, decline, false_positive)")
+        else:
+            if report_file is None or decision is None:
+                raise DecisionError("--unit needs --report report.json and --decision")
+            code = parse_decision(decision, "--decision")
+            if not who and code != "undecided":
+                raise DecisionError("who decided? pass --by NAME (or set 'reviewer' in ddcheck.toml)")
+            rows = rows_for_unit(load_report(report_file), unit, category, code, note, who or "", file=file,
+                                 all_occurrences=all_occurrences, label=str(report_file), document_keys=keys)
+        changes = existing.record(rows, blank_first=csv_file is None)
+    except DecisionError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    if dry_run:
+        _err(f"ddcheck: {decisions_file} (dry run, nothing written): {changes.describe()}")
+        raise typer.Exit(EXIT_OK)
+    existing.save(decisions_file)
+    _err(f"ddcheck: {decisions_file}: {changes.describe()}; {len(existing.records)} decision record(s) in the file")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    old: Path = typer.Argument(..., help="The earlier version (.docx .xlsx .txt .md .csv)."),
+    new: Path = typer.Argument(..., help="The later version (any of those formats)."),
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Write the diff as JSON to FILE ('-' = stdout instead of the text)."),
+    html_out: Optional[Path] = typer.Option(None, "--html", metavar="FILE", help="Write the diff as one self-contained HTML page."),
+    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when an added or changed question has a finding at or above this."),
+    matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher", help="Evidence for the findings and for pairing reworded questions."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
+    lexicon: List[Path] = typer.Option([], "--lexicon", metavar="FILE.yaml", help="Custom lexicon file (repeatable)."),
+    lang: OutputLang = typer.Option(OutputLang.en, "--lang", help="Language of the HTML page: en or zh."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
+) -> None:
+    """List the questions added, removed and changed between two versions of a questionnaire, with their risk.
+
+    The findings of each added or changed question are shown. Exit codes as for scan: 1 when an added or
+    changed question has a finding at or above --fail-on, 3 when a file could not be read."""
+    import json
+
+    from ddcheck.diff import diff_paths, format_text, to_json
+    from ddcheck.model import SEVERITY_RANK
+    from ddcheck.report import write_atomic
+
+    settings = _settings()
+    fail_on = FailOn(_pick(ctx, settings, "fail_on", fail_on.value))
+    name = _pick(ctx, settings, "matcher", matcher.value)
+    lang_code = _pick(ctx, settings, "lang", lang.value)
+    for path in (old, new):
+        if not path.exists():
+            _err(f"error: no such file: {path}")
+            raise typer.Exit(EXIT_USAGE)
+        if path.is_dir():
+            _err(f"error: {path} is a folder: diff compares two files")
+            raise typer.Exit(EXIT_USAGE)
+    if old.resolve() == new.resolve():
+        _err("error: OLD and NEW are the same file")
+        raise typer.Exit(EXIT_USAGE)
+    m = _build_matcher(name, _pick(ctx, settings, "encoder", encoder), not no_cache, _pick(ctx, settings, "lexicon", lexicon))
+    try:
+        result = diff_paths(old, new, matcher=m, use_cache=not no_cache)
+    except (FileNotFoundError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    inputs = {old.resolve(), new.resolve()}
+    for f in result.failed:
+        _err(f"error: {f.path}: {(f.error or {}).get('kind', '')}: {(f.error or {}).get('message', '')}")
+    if json_out == "-":
+        sys.stdout.write(json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        typer.echo(format_text(result), nl=False)
+        if json_out:
+            write_atomic(Path(json_out), json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n", inputs)
+            _err(f"ddcheck: wrote {json_out}")
+    if html_out is not None:
+        from ddcheck.outputs.diff_html import render_diff_html
+
+        target = html_out if html_out.suffix.lower() in (".html", ".htm") else html_out / "diff.html"
+        write_atomic(target, render_diff_html(result, lang_code), inputs)
+        _err(f"ddcheck: wrote {target}")
+    if result.failed:
+        raise typer.Exit(EXIT_INCOMPLETE)
+    if fail_on != FailOn.never and result.worst_severity() >= SEVERITY_RANK[fail_on.value]:
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+config_app = typer.Typer(help="Show the effective configuration (ddcheck.toml, the tool.ddcheck table of pyproject.toml, DDCHECK_* variables).",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(json_out: bool = typer.Option(False, "--json", help="Print the settings as JSON.")) -> None:
+    """Every setting's effective value and where it came from.
+
+    Precedence: command line > environment DDCHECK_* > ddcheck.toml > pyproject.toml (tool.ddcheck) > defaults."""
+    import json
+
+    from ddcheck.config import format_settings, settings_json
+
+    settings = _settings()
+    if json_out:
+        typer.echo(json.dumps(settings_json(settings), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_settings(settings))
 
 
 def main() -> None:

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ddcheck.clauses import clauses
+from ddcheck.clauses import clauses, without_options
 from ddcheck.features import generic_hits
 from ddcheck.model import Evidence, Finding, SEVERITY_RANK, Unit
+from ddcheck.segment import split_label
 from ddcheck.taxonomy import Category, Taxonomy, load
 from ddcheck.textnorm import normalise
 
@@ -60,7 +61,7 @@ class Params:
                                                                "asks_for_the_thing": 0.25})
     threshold: float = 0.5           # default decision threshold on the score
     thresholds: dict[str, float] = field(default_factory=dict)   # per category, overriding ``threshold``
-    relative: float = 2.5            # also report categories whose logit is within this of the best one
+    relative: float = 1.5            # also report categories whose logit is within this of the best one
     max_findings: int = 3
 
     def threshold_for(self, category: str) -> float:
@@ -150,7 +151,7 @@ class Matcher:
         own: list[int] = []
         for row, text in enumerate(texts):
             own.append(len(pieces))
-            for piece in [text, *clauses(text)]:
+            for piece in [_matching_form(text), *clauses(text)]:
                 pieces.append(piece)
                 owner.append(row)
         owner_arr = np.array(owner)
@@ -235,7 +236,7 @@ class Matcher:
     def _finding(self, row: int, c: int, logit: float, parts: dict, norm: str) -> Finding:
         p = self.params
         category = self.categories[c]
-        steps: list[tuple[str, float]] = [("baseline: a question with no evidence", p.bias)]
+        steps: list[tuple[str, float]] = [("baseline (calibrated on labelled questionnaires)", p.bias)]
         exemplar, similarity, context = "", 0.0, []
         semantic = parts["semantic"]
         if semantic is not None:
@@ -320,6 +321,14 @@ class Matcher:
     def engine_info(self) -> dict[str, str]:
         return {"encoder": self.encoder.id if self.encoder is not None and self.kind != "keywords" else "none",
                 "taxonomy": self.taxonomy.version, "matcher": self.kind}
+
+
+def _matching_form(text: str) -> str:
+    """What the sentence vector is taken of: the question without its item label ("D6.", "3.2.1", "（三）")
+    and without the answer options under it; neither says what is asked, and both pull the vector astray."""
+    stem = without_options(text)
+    label, body = split_label(stem)
+    return body if label and body else stem
 
 
 def _short(text: str, limit: int = 90) -> str:

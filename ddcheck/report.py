@@ -18,7 +18,20 @@ from ddcheck.scan import FileResult, ScanResult
 SCHEMA = "ddcheck.report/1"
 
 
-def unit_json(unit) -> dict[str, Any]:
+def finding_json(finding, unit, decisions=None, path: str = "") -> dict[str, Any]:
+    """A finding as the contract has it, plus its ``fingerprint`` (content identity for decisions) and, when a
+    decisions file was applied, its ``decision`` (``null`` when nobody decided it yet)."""
+    from ddcheck.decisions import fingerprint
+
+    data = finding.to_json()
+    data["fingerprint"] = fingerprint(finding.category, unit.raw.text)
+    if decisions is not None:
+        match = decisions.match(path, unit.id, finding.category)
+        data["decision"] = match.to_json(unit.raw.text) if match is not None else None
+    return data
+
+
+def unit_json(unit, decisions=None, path: str = "") -> dict[str, Any]:
     raw = unit.raw
     data: dict[str, Any] = {
         "id": unit.id,
@@ -26,7 +39,7 @@ def unit_json(unit) -> dict[str, Any]:
         "lang": unit.lang,
         "section": raw.section,
         "location": raw.location.to_json(),
-        "findings": [f.to_json() for f in unit.findings],
+        "findings": [finding_json(f, unit, decisions, path) for f in unit.findings],
     }
     if raw.item_label:
         data["item"] = raw.item_label
@@ -37,14 +50,15 @@ def unit_json(unit) -> dict[str, Any]:
     return data
 
 
-def file_json(result: FileResult) -> dict[str, Any]:
+def file_json(result: FileResult, decisions=None) -> dict[str, Any]:
     return {
         "path": result.path,
         "format": result.format,
         "status": result.status,
         "error": result.error,
+        "document_key": getattr(result, "document_key", ""),
         "survey_kind": result.survey_kind,
-        "units": [unit_json(u) for u in result.units],
+        "units": [unit_json(u, decisions, result.path) for u in result.units],
         "engagement": result.engagement,
         "file_findings": result.file_findings,
         "warnings": result.warnings,
@@ -53,11 +67,12 @@ def file_json(result: FileResult) -> dict[str, Any]:
 
 
 def report_dict(result: ScanResult) -> dict[str, Any]:
-    return {
+    decisions = getattr(result, "decisions", None)
+    data = {
         "schema": SCHEMA,
         "tool": {"name": "ddcheck", "version": __version__},
         "engine": result.engine,
-        "files": [file_json(f) for f in result.files],
+        "files": [file_json(f, decisions) for f in result.files],
         "passed_over": [{"path": p.display, "reason": p.reason} for p in result.passed_over],
         "engagement": result.engagement,
         "summary": {
@@ -67,22 +82,41 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "findings": result.findings_by_severity(),
         },
     }
+    if decisions is not None:
+        data["summary"]["undecided_findings"] = decisions.open_by_severity()
+        data["decisions"] = decisions.to_json()
+    return data
 
 
 def dumps(result: ScanResult) -> str:
     return json.dumps(report_dict(result), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def write_atomic(path: Path, text: str, inputs: set[Path] | None = None) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report; never over an input."""
+class OverwriteError(ValueError):
+    """An output path that is one of the scanned inputs: refused, so evidence is never altered."""
+
+
+def _creation_mode() -> int:
+    """The permission bits an ordinary new file gets under the user's umask (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: Path, data: str | bytes, inputs: set[Path] | None = None) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report; never over an input.
+
+    Text is written as UTF-8 with ``\n`` line ends; bytes as they are.
+    """
     path = Path(path)
     if inputs and path.resolve() in inputs:
-        raise ValueError(f"refusing to write {path}: it is one of the scanned inputs")
+        raise OverwriteError(f"refusing to write {path}: it is one of the scanned inputs")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, _creation_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

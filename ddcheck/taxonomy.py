@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from ddcheck.textnorm import has_cjk, normalise
+from ddcheck.terms import TermSet
+from ddcheck.yamlfile import safe_load
 
 DATA = Path(__file__).parent / "data"
 
@@ -34,30 +35,6 @@ CERTAINTY = {"V": "verified against the full text", "S": "secondary source", "U"
 
 class TaxonomyError(ValueError):
     """A category or corpus file that does not follow the schema; the message names file and key."""
-
-
-@dataclass(frozen=True)
-class TermSet:
-    """Compiled trigger terms: English on word boundaries, Chinese as substrings, both on normalised text."""
-
-    terms: tuple[str, ...]
-    pattern: re.Pattern | None
-
-    @classmethod
-    def build(cls, en: list[str], zh: list[str]) -> "TermSet":
-        terms = tuple(dict.fromkeys(normalise(t) for t in [*en, *zh] if t and t.strip()))
-        if not terms:
-            return cls((), None)
-        parts = []
-        for term in sorted(terms, key=len, reverse=True):
-            escaped = re.escape(term)
-            parts.append(escaped if has_cjk(term) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
-        return cls(terms, re.compile("|".join(parts)))
-
-    def find(self, norm_text: str) -> list[str]:
-        if self.pattern is None:
-            return []
-        return list(dict.fromkeys(m.group(0) for m in self.pattern.finditer(norm_text)))
 
 
 @dataclass(frozen=True)
@@ -242,7 +219,7 @@ def parse_category(data: dict, where: str, builtin: bool = True, min_examples: t
 
 def _read_yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
 
@@ -273,3 +250,13 @@ def load(data_dir: Path = DATA) -> Taxonomy:
         sources.append(path.name)
     ordered = dict(sorted(categories.items(), key=lambda kv: CATEGORY_IDS.index(kv[0])))
     return Taxonomy(ordered, benign, digest.hexdigest()[:16], sources)
+
+
+def load_with(lexicons=()) -> Taxonomy:
+    """The built-in categories plus the user's lexicon files (:mod:`ddcheck.custom`: extra terms and examples
+    for built-in categories, or new categories), validated like the built-in ones; errors name file and key."""
+    if not lexicons:
+        return load()
+    from ddcheck.custom import load_lexicons
+
+    return load_lexicons(list(lexicons))[0]

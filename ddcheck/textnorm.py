@@ -23,6 +23,8 @@ def clean(text: str) -> str:
 
     Line breaks are kept (sub-points of a compound item stay visible).
     """
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text     # fast path (a million cells): no control, zero-width or non-ASCII blank characters, nothing to fold
     text = text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line)

@@ -92,3 +92,34 @@ def test_excel_copy_converts_and_keeps_every_note(copies):
     notes = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment and "ddcheck: " in c.comment.text]
     assert len(notes) == copy.expected
     assert "ddcheck review" in wb.sheetnames
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "questionnaires"
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="no sample questionnaires/ folder")
+def test_sample_questionnaires_reviewed_copies_open_in_libreoffice(tmp_path: Path):
+    """The real sample questionnaires, screened with the keyword matcher: every copy converts, every comment is seen."""
+    from openpyxl import load_workbook
+
+    from ddcheck.matcher import build_matcher
+    from ddcheck.scan import scan
+
+    result = scan([SAMPLES], matcher=build_matcher("keywords"))
+    view = review_mod.build(result)
+    annotations = annotate_files(view.files, tmp_path / "annotated", roots=[SAMPLES],
+                                 inputs={Path(f.path).resolve() for f in result.files})
+    assert sum(len(f.flagged) for f in view.files) > 0
+    profile = tmp_path / "profile"
+    for file in view.files:
+        copy = annotations[file.path]
+        assert copy.error == "" and copy.annotated == copy.expected == len(file.flagged), file.path
+        kind = ".xlsx" if file.format == "xlsx" else ".docx"
+        pdf = convert(copy.path, PDF_WITH_NOTES[kind], tmp_path / "pdf" / copy.path.stem, profile)
+        if kind == ".docx":
+            assert pdf_annotations(pdf) == copy.expected, file.path
+        else:   # every note on a visible sheet (the questionnaire's own notes and ours) becomes a PDF annotation
+            wb = load_workbook(copy.path)
+            visible_notes = sum(1 for ws in wb.worksheets if ws.sheet_state == "visible"
+                                for row in ws.iter_rows() for c in row if c.comment)
+            assert pdf_annotations(pdf) == visible_notes, file.path

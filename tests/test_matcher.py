@@ -117,7 +117,7 @@ def test_real_model_finds_clear_cases(real, text, category):
     "请提供营业执照及现行有效的公司章程。",
     "Describe your anti-bribery and compliance programme.",
     "请说明个人信息保护制度及是否指定个人信息保护负责人。",
-    "Please upload the documents to the China-hosted data room; our team will review them on site in Shanghai.",
+    "Please put the requested files in the data room hosted in Beijing; our lawyers will read them at your office.",
 ])
 def test_real_model_leaves_ordinary_questions_alone(real, text):
     assert score(real, text) == []

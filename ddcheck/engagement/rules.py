@@ -21,6 +21,7 @@ import yaml
 from ddcheck.engagement.facts import ALL_FACTS, FILE, Context, FactValue
 from ddcheck.model import SEVERITY_RANK
 from ddcheck.taxonomy import CATEGORY_IDS, TermSet
+from ddcheck.yamlfile import safe_load
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engagement" / "rules.yaml"
 SEVERITIES = ("info", "low", "medium", "high")
@@ -501,7 +502,7 @@ def parse_rules(data: Any, where: str = "rules.yaml") -> RuleSet:
 @lru_cache(maxsize=2)
 def load_rules(path: Path = DATA) -> RuleSet:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RuleError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return parse_rules(data, path.name)

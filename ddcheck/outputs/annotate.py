@@ -13,7 +13,6 @@ warning rather than lost silently.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,23 +85,6 @@ def plan_targets(views: list[FileView], out_dir: Path, roots: list[Path], inputs
         used.add(target.resolve())
         targets[view.path] = target
     return targets
-
-
-def write_bytes_atomic(path: Path, data: bytes, inputs: set[Path] | None = None) -> None:
-    """Write via a temporary file and rename; never over a scanned input."""
-    path = Path(path)
-    if inputs and path.resolve() in inputs:
-        raise ValueError(f"refusing to write {path}: it is one of the scanned inputs")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def rezip(members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:

@@ -27,7 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from ddcheck.outputs.annotate import Annotation, rezip, write_bytes_atomic
+from ddcheck.report import write_atomic
+from ddcheck.outputs.annotate import Annotation, rezip
 from ddcheck.outputs.review import FileView, UnitView, note_text
 from ddcheck.readers.docx_reader import paragraph_text
 from ddcheck.readers.limits import Limits
@@ -374,7 +375,7 @@ def annotate_docx(source: Path, target: Path, view: FileView, result: Annotation
         result.warnings.append(f"the document is protected ({protection.get(_w('edit'), 'restricted')} editing): "
                                "the comments were written into the file, but Word may not let you reply to them")
 
-    write_bytes_atomic(target, out, inputs)
+    write_atomic(target, out, inputs)
     result.path = target
     result.annotated = verify_docx(out, placed, result)
 

@@ -17,7 +17,8 @@ import csv
 import io
 from pathlib import Path
 
-from ddcheck.outputs.annotate import Annotation, write_bytes_atomic
+from ddcheck.report import write_atomic
+from ddcheck.outputs.annotate import Annotation
 from ddcheck.outputs.i18n import t
 from ddcheck.outputs.review import FileView, action_text, category_text, cell_safe, severity_text, why_text
 from ddcheck.readers.limits import Limits
@@ -67,7 +68,7 @@ def annotate_text(source: Path, target: Path, view: FileView, result: Annotation
         for number, line in enumerate(text.splitlines(), 1):
             rows.append([str(number), line, *_review_cells(by_line.get(number), lang)])
     data = _csv_bytes(rows)
-    write_bytes_atomic(target, data, inputs)
+    write_atomic(target, data, inputs)
     result.path = target
     result.annotated = verify_text(data, len(titles), lang, result)
 

@@ -17,7 +17,8 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path
 
-from ddcheck.outputs.annotate import Annotation, rezip, write_bytes_atomic
+from ddcheck.report import write_atomic
+from ddcheck.outputs.annotate import Annotation, rezip
 from ddcheck.outputs.i18n import t
 from ddcheck.outputs.review import (FileView, UnitView, action_text, category_text, note_text, severity_text,
                                     why_text, xml_safe)
@@ -329,7 +330,7 @@ def annotate_xlsx(source: Path, target: Path, view: FileView, result: Annotation
     buffer = io.BytesIO()
     wb.save(buffer)
     out = rezip(_restore_modified(buffer.getvalue(), data))
-    write_bytes_atomic(target, out, inputs)
+    write_atomic(target, out, inputs)
     result.path = target
     result.warnings.extend(fidelity_warnings(data, out))
     result.annotated = verify_xlsx(out, view, expected_notes, summary.title, row_index - head_row, result, lang)

@@ -20,25 +20,59 @@ from ddcheck.outputs.i18n import t
 from ddcheck.outputs.review import Review, cell_safe
 
 CSV_COLUMNS = ["file", "location", "item", "section", "text", "category", "category_zh", "severity", "score", "action",
-               "why", "references", "category_id", "unit_id"]
+               "why", "references", "category_id", "unit_id",
+               # review workflow: fill in "decision" (and "note") and read the file back with 'ddcheck decide'
+               "status", "decision", "note", "decided_by", "decided_at", "previous_text", "fingerprint", "document_key"]
+
+
+def _decision_cells(f) -> list[str]:
+    if f.decision is None:
+        return ["new", "", "", "", "", "", f.fingerprint, f.document]
+    r = f.decision.record
+    previous = r.text if f.decision.kind == "reworded" else ""
+    return [f.decision.kind if f.decision.kind != "exact" else "decided", r.decision, r.note, r.by, r.at, previous,
+            f.fingerprint, f.document]
 
 
 def findings_csv(review: Review, lang: str = "en") -> str:
+    """One row per finding. With a decisions file, the undecided findings come first, then the file-level
+    findings, then the decided ones (``status`` decided / reworded / other_document, their decision filled in)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+
+    def unit_row(file, unit, f):
+        return [cell_safe(v) for v in (
+            file.path, unit.location, unit.item, unit.section, unit.text, f.info.name_en, f.info.name_zh,
+            f.severity, f"{f.score:.4f}", f.action_text(lang), f.why, f.references_label(), f.category, unit.id,
+            *_decision_cells(f),
+        )]
+
+    def file_row(file, f):
+        return [cell_safe(v) for v in (
+            file.path, "(file)", "", "", f.message, _name(f.category, "en"), _name(f.category, "zh"), f.severity, "",
+            "", f.message, "; ".join(r.label() for r in f.references), f.category, "", "", "", "", "", "", "", "",
+            file.document_key,
+        )]
+
+    if not review.uses_decisions:
+        for file in review.files:
+            for unit in file.flagged:
+                for f in unit.findings:
+                    writer.writerow(unit_row(file, unit, f))
+            for f in file.file_findings:
+                writer.writerow(file_row(file, f))
+        return "\ufeff" + buffer.getvalue()
+    pending = [(file, unit, f) for file in review.files for unit in file.flagged for f in unit.findings]
+    for file, unit, f in pending:
+        if not f.decided:
+            writer.writerow(unit_row(file, unit, f))
     for file in review.files:
-        for unit in file.flagged:
-            for f in unit.findings:
-                writer.writerow([cell_safe(v) for v in (
-                    file.path, unit.location, unit.item, unit.section, unit.text, f.info.name_en, f.info.name_zh,
-                    f.severity, f"{f.score:.4f}", f.action_text(lang), f.why, f.references_label(), f.category, unit.id,
-                )])
         for f in file.file_findings:
-            writer.writerow([cell_safe(v) for v in (
-                file.path, "(file)", "", "", f.message, _name(f.category, "en"), _name(f.category, "zh"), f.severity, "",
-                "", f.message, "; ".join(r.label() for r in f.references), f.category, "",
-            )])
+            writer.writerow(file_row(file, f))
+    for file, unit, f in pending:
+        if f.decided:
+            writer.writerow(unit_row(file, unit, f))
     return "\ufeff" + buffer.getvalue()
 
 
@@ -75,6 +109,11 @@ def summary_md(review: Review, lang: str = "en", links: dict[str, str] | None = 
     lines += ["", f"{t('generated_by', lang)} ddcheck {review.version} · {t('engine', lang)}: {engine}"]
     if review.failed:
         lines += ["", f"> **{t('incomplete_banner', lang, n=len(review.failed))}**"]
+    if review.uses_decisions:
+        lines += ["", "> " + md(t("decisions_banner", lang, file=review.decisions.source or "-",
+                                   decided=review.decided_units, new=review.new_units))]
+        if review.decisions.stale:
+            lines += ["", "> " + md(t("stale_banner", lang, n=len(review.decisions.stale)))]
     if not review.screened:
         lines += ["", f"> **{t('not_screened_banner', lang)}**"]
     lines += ["", f"## {t('files', lang)}", ""]
@@ -106,6 +145,8 @@ def summary_md(review: Review, lang: str = "en", links: dict[str, str] | None = 
             lines.append(f"- **{severity}** {md(e.rule)} {md(e.heading(lang))} ({facts}) — {t('engagement_scope', lang)}: {scopes}")
             lines.append(f"  {md(e.text(lang), 400)}")
     flagged_files = [f for f in review.files if f.flagged or f.file_findings or f.warnings]
+    if review.uses_decisions:          # the files with something still to decide first
+        flagged_files.sort(key=lambda f: not (f.new_flagged or f.file_findings))
     if flagged_files:
         lines += ["", f"## {t('details', lang)}"]
     for f in flagged_files:
@@ -118,11 +159,22 @@ def summary_md(review: Review, lang: str = "en", links: dict[str, str] | None = 
                 lines.append(f"- ⚠ {t('reviewed_copy', lang)}: {md(w)}")
         for ff in f.file_findings:
             lines.append(f"- **{t(ff.severity, lang).upper()}** ({t('file_findings', lang)}) {md(ff.message)}")
-        for unit in f.flagged:
+        for unit in (f.new_flagged if review.uses_decisions else f.flagged):
             where = f"`{unit.location.replace('`', '')}`" + (f" {md(unit.item)}" if unit.item else "")
             lines.append(f"- {where} — {md(unit.text, 240)}")
             for finding in unit.findings:
+                decided = (f" — {t('decision', lang)}: {md(finding.decision_line(lang))}" if finding.decided else "")
                 lines.append(f"  - **{t(finding.severity, lang).upper()}** {md(finding.info.both(lang))} "
-                             f"({t('score', lang)} {finding.score:.2f}) — {t('action', lang)}: {md(finding.action_text(lang))}")
+                             f"({t('score', lang)} {finding.score:.2f}) — {t('action', lang)}: {md(finding.action_text(lang))}"
+                             + decided)
+        if review.uses_decisions and f.decided_flagged:
+            lines += ["", f"{t('decided_earlier', lang, n=len(f.decided_flagged))}:", ""]
+            for unit in f.decided_flagged:
+                where = f"`{unit.location.replace('`', '')}`"
+                verdicts = "; ".join(
+                    f"{md(x.info.name(lang))}: **{md(x.decision_label(lang))}**"
+                    + (f" ({t('status_' + x.decision.kind, lang)})" if x.decision.kind != "exact" else "")
+                    for x in unit.findings)
+                lines.append(f"- {where} {md(unit.text, 100)} — {verdicts}")
     lines += ["", "---", "", t("certainty_legend", lang), "", t("disclaimer", lang), ""]
     return "\n".join(lines)

@@ -68,6 +68,14 @@ def _bars(rows: list[tuple[str, dict[str, int]]], width: float = 560.0, x0: floa
     return bars
 
 
+def _json_for_page(data) -> str:
+    """The decisions the page starts from, as compact JSON for a ``data-json`` attribute (autoescaped there:
+    the page keeps its one hashed script and nothing in the data can run)."""
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=None, separators=(",", ":"))
+
+
 def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
@@ -101,6 +109,18 @@ def render_html(review: Review, lang: str = "en", html_dir: Path | None = None) 
     def other_name(info) -> str:
         return info.name_en if lang == "zh" else info.name_zh
 
+    from ddcheck.decisions import DecisionSet, iter_codes
+
+    outcome = review.decisions
+    records = outcome.records if outcome is not None else []
+    positions = {id(r): i for i, r in enumerate(records)}
+
+    def record_index(finding_view) -> str:
+        """Where the decision this finding matched sits in the embedded decisions (for the page's download)."""
+        if finding_view.decision is None:
+            return ""
+        return str(positions.get(id(finding_view.decision.record), ""))
+
     category_rows = review.category_counts()
     chart = _bars([(row.info.both(lang), row.counts) for row in category_rows])
     severity_chart = _bars([(t(s, lang), {s: review.totals.get(s, 0)}) for s in SEVERITIES], width=220.0, row_height=34)
@@ -109,6 +129,7 @@ def render_html(review: Review, lang: str = "en", html_dir: Path | None = None) 
         chart=chart, chart_height=max(40, 40 * len(chart)), severity_chart=severity_chart,
         colours=SEVERITY_COLOUR, severities=SEVERITIES, copy_link=copy_link, other_name=other_name,
         action_label=lambda code: action_label(code, lang), t=lambda key, **kw: t(key, lang, **kw),
-        categories=review.categories_present(),
+        categories=review.categories_present(), record_index=record_index, decision_codes=list(iter_codes()),
+        decisions_json=_json_for_page(DecisionSet(list(records)).to_json()),
     )
     return html

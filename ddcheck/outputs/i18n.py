@@ -144,6 +144,33 @@ _TEXT: dict[str, tuple[str, str]] = {
     "summary_sheet": ("ddcheck review", "ddcheck审阅"),
     "more_refs": ("… and {n} more in the report", "…… 另有 {n} 条见报告"),
     "in_place": ("in {where}", "位于 {where}"),
+    # review workflow: decisions (ddcheck.decisions)
+    "decisions_banner": ("Decisions from {file}: {decided} flagged question(s) decided earlier (collapsed at the end of "
+                         "each file), {new} still to decide.",
+                         "已载入决定文件 {file}：{decided} 个被标记问题此前已有决定（折叠于各文件末尾），{new} 个待决定。"),
+    "stale_banner": ("{n} earlier decision(s) no longer match any finding (the question was removed or reworded "
+                     "beyond recognition): listed under decisions.stale in the JSON report.",
+                     "{n} 项早前决定已无对应发现（问题已删除或改动过大）：详见 JSON 报告 decisions.stale。"),
+    "decided_earlier": ("Decided earlier ({n})", "此前已决定（{n}）"),
+    "decided": ("Decided", "已决定"),
+    "new_to_decide": ("To decide", "待决定"),
+    "status_new": ("new", "待决定"),
+    "status_decided": ("decided", "已决定"),
+    "status_reworded": ("reworded", "措辞已改"),
+    "status_other_document": ("decided in another document", "于其他文件中决定"),
+    "previous_text": ("Decided for the earlier wording", "原决定针对的措辞"),
+    "decision": ("Decision", "决定"),
+    "decision_note": ("Note", "说明"),
+    "undecided_option": ("— not decided —", "— 未决定 —"),
+    "review_mode": ("Review mode: record decisions", "审阅模式：记录决定"),
+    "reviewer": ("Reviewer", "审阅人"),
+    "download_decisions": ("Download decisions file", "下载决定文件"),
+    "review_hint": ("Choose a decision for each finding, then download the decisions file and scan the next round "
+                    "with --decisions FILE. Nothing leaves this page.",
+                    "为每项发现选择决定，下载决定文件，下一轮扫描时使用 --decisions FILE。所有内容均不离开本页面。"),
+    "changes_pending": ("{n} change(s) not downloaded yet", "{n} 项更改尚未下载"),
+    "need_reviewer": ("Enter the reviewer's name first.", "请先填写审阅人姓名。"),
+    "shown_decided": ("{n} decided earlier, collapsed", "{n} 项此前已决定，已折叠"),
 }
 
 

@@ -95,6 +95,15 @@ def category(cid: str) -> CategoryInfo:
     return categories().get(cid) or CategoryInfo(cid, 99, cid, cid, "", "")
 
 
+def register_taxonomy(taxonomy) -> None:
+    """Make a scan's custom categories (``--lexicon``) known to the reports, by name, action and references."""
+    info = categories()
+    for c in getattr(taxonomy, "categories", {}).values():
+        if c.id not in info:
+            info[c.id] = CategoryInfo(c.id, c.number, c.name_en, c.name_zh, c.action_text_en, c.action_text_zh,
+                                      {r.cite: r.zh for r in c.references})
+
+
 def parse_reference(ref: Any, certainty: str = "", zh_by_cite: dict[str, str] | None = None) -> RefView:
     """A reference given as ``"cite [V]"``, as a plain string, or as a mapping with cite/zh/certainty."""
     zh_by_cite = zh_by_cite or {}
@@ -116,6 +125,30 @@ class FindingView:
     finding: Finding
     info: CategoryInfo
     references: list[RefView]
+    decision: Any = None              # ddcheck.decisions.Match when a reviewer decided this finding
+    fingerprint: str = ""
+    document: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.decision is not None
+
+    @property
+    def reworded(self) -> bool:
+        return self.decision is not None and self.decision.kind == "reworded"
+
+    def decision_label(self, lang: str = "en") -> str:
+        from ddcheck.decisions import decision_label
+
+        return decision_label(self.decision.record.decision, lang) if self.decision is not None else ""
+
+    def decision_line(self, lang: str = "en") -> str:
+        """"Redact or aggregate — note (Wang Fang, 2026-03-02)" for the reports."""
+        if self.decision is None:
+            return ""
+        r = self.decision.record
+        who = ", ".join(x for x in (r.by, r.at[:10]) if x)
+        return self.decision_label(lang) + (f" — {r.note}" if r.note else "") + (f" ({who})" if who else "")
 
     @property
     def category(self) -> str:
@@ -151,11 +184,16 @@ class FindingView:
         return "; ".join(r.label() for r in self.references)
 
 
-def finding_view(finding: Finding) -> FindingView:
+def finding_view(finding: Finding, decision: Any = None, text: str = "", document: str = "") -> FindingView:
     info = category(finding.category)
     certainty = list(finding.certainty) + [""] * (len(finding.references) - len(finding.certainty))
     refs = [parse_reference(ref, cert, info.refs_zh) for ref, cert in zip(finding.references, certainty)]
-    return FindingView(finding, info, refs)
+    fp = ""
+    if text:
+        from ddcheck.decisions import fingerprint
+
+        fp = fingerprint(finding.category, text)
+    return FindingView(finding, info, refs, decision, fp, document)
 
 
 @dataclass
@@ -195,6 +233,20 @@ class UnitView:
     @property
     def flagged(self) -> bool:
         return bool(self.findings)
+
+    @property
+    def decided(self) -> bool:
+        """Flagged, and every finding decided by a reviewer already (shown collapsed, after the new ones)."""
+        return bool(self.findings) and all(f.decided for f in self.findings)
+
+    @property
+    def review_status(self) -> str:
+        """new (something to decide), reworded (decided, for an earlier wording), decided, or "" (not flagged)."""
+        if not self.findings:
+            return ""
+        if not self.decided:
+            return "new"
+        return "reworded" if any(f.reworded for f in self.findings) else "decided"
 
     @property
     def severity(self) -> str:
@@ -330,6 +382,19 @@ class FileView:
         return [u for u in self.units if u.findings]
 
     @property
+    def new_flagged(self) -> list[UnitView]:
+        """Flagged units with at least one finding nobody decided yet."""
+        return [u for u in self.units if u.findings and not u.decided]
+
+    @property
+    def decided_flagged(self) -> list[UnitView]:
+        return [u for u in self.units if u.decided]
+
+    @property
+    def document_key(self) -> str:
+        return getattr(self.result, "document_key", "")
+
+    @property
     def anchor(self) -> str:
         return f"file-{self.index}"
 
@@ -420,6 +485,24 @@ class Review:
     passed_over: list[Any]
     screened: bool
     version: str = __version__
+    decisions: Any = None                     # ddcheck.decisions.Outcome when a decisions file was applied
+
+    @property
+    def uses_decisions(self) -> bool:
+        return self.decisions is not None
+
+    @property
+    def new_units(self) -> int:
+        return sum(len(f.new_flagged) for f in self.files)
+
+    @property
+    def decided_units(self) -> int:
+        return sum(len(f.decided_flagged) for f in self.files)
+
+    def flagged_in_review_order(self) -> list[tuple["FileView", UnitView]]:
+        """Every flagged unit: the new ones (nothing decided yet) first, then the decided ones; file order within."""
+        pairs = [(f, u) for f in self.files for u in f.flagged]
+        return [p for p in pairs if not p[1].decided] + [p for p in pairs if p[1].decided]
 
     @property
     def failed(self) -> list[FileView]:
@@ -474,10 +557,18 @@ def build(result, annotations: dict[str, Any] | None = None) -> Review:
     """The view of a scan; ``annotations`` maps a file's path to its reviewed-copy result."""
     annotations = annotations or {}
     screened = (result.engine or {}).get("matcher", "") != "none"
+    if getattr(result, "taxonomy", None) is not None:
+        register_taxonomy(result.taxonomy)
+    outcome = getattr(result, "decisions", None)
     files: list[FileView] = []
     per_file_engagement: list[EngagementView] = []
     for index, fr in enumerate(result.files, 1):
-        units = [UnitView(u, index, [finding_view(f) for f in u.findings]) for u in fr.units]
+        doc = getattr(fr, "document_key", "")
+
+        def decided(u, f, path=fr.path):
+            return outcome.match(path, u.id, f.category) if outcome is not None else None
+
+        units = [UnitView(u, index, [finding_view(f, decided(u, f), u.raw.text, doc) for f in u.findings]) for u in fr.units]
         engagement = [engagement_view(e, fr.path) for e in fr.engagement]
         file_findings = [
             FileFindingView(str(ff.get("category", "")), str(ff.get("severity", "")),
@@ -495,7 +586,7 @@ def build(result, annotations: dict[str, Any] | None = None) -> Review:
     return Review(
         files=files, engagement=engagement, totals=result.findings_by_severity(),
         units=sum(len(f.units) for f in result.files), engine=dict(result.engine or {}),
-        passed_over=list(result.passed_over or []), screened=screened,
+        passed_over=list(result.passed_over or []), screened=screened, decisions=outcome,
     )
 
 

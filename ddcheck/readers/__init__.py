@@ -10,6 +10,7 @@ LibreOffice when it is installed (see :mod:`ddcheck.convert`), else reported as
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def _zip_kind(data: bytes) -> str | None:
 
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError, RuntimeError):
         return None
     if "word/document.xml" in names:
         return "docx"
@@ -110,7 +111,7 @@ def _read_compound(data: bytes, name: str, ext: str, limits: Limits) -> Extracti
 
     try:
         kind, encrypted = classify(data)
-    except (CfbError, KeyError, IndexError, ValueError, OverflowError, MemoryError):
+    except (CfbError, KeyError, IndexError, ValueError, OverflowError, MemoryError, struct.error):
         if is_encrypted_cfb(data):
             kind, encrypted = "ooxml", True
         else:

@@ -189,6 +189,9 @@ class DocxReader:
         self._read_headers_footers(names)
         if "word/vbaProject.bin" in names:
             self.out.warnings.append("macro-enabled document: its macros were not run or inspected")
+        if body.find(f".//{_w('altChunk')}") is not None:
+            self.out.warnings.append("holds imported HTML/RTF content (altChunk) that Word shows but ddcheck did not read: "
+                                     "open it in Word, save it as a new .docx and scan the copy")
         return self.out
 
     def _walk_blocks(self, parent, container: str) -> None:

@@ -20,7 +20,7 @@ class Limits:
     max_part_bytes: int = 256 * MB             # one part of a zip, uncompressed          (min of this and the above)
     max_ratio: int = 200                       # uncompressed / compressed, per part over 1 MB
     max_parts: int = 10_000                    # parts in one zip package
-    max_cells: int = 5_000_000                 # spreadsheet cells looked at              --max-cells
+    max_cells: int = 1_000_000                 # spreadsheet cells looked at              --max-cells
     max_units: int = 100_000                   # units taken from one file                --max-units
     convert_timeout: float = 120.0             # seconds LibreOffice may take for a .doc/.xls  --convert-timeout
 

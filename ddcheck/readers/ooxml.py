@@ -45,6 +45,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 _CHUNK = 1 << 20
 # What starts a DTD or an entity declaration, in the encodings an XML part can use.
 _DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_HTML_PARTS = (".htm", ".html", ".xhtml", ".mht", ".mhtml")
 _XML_START = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00")
 
 
@@ -64,17 +65,25 @@ def _inflate_check(data: bytes, info: zipfile.ZipInfo, name: str) -> None:
     header = data[offset:offset + 30]
     if len(header) < 30 or header[:4] != ZIP_MAGIC:
         raise InputError("corrupt", f"{name}: damaged file (bad zip entry for {info.filename})")
-    start = offset + 30 + struct.unpack_from("<H", header, 26)[0] + struct.unpack_from("<H", header, 28)[0]
+    name_length = struct.unpack_from("<H", header, 26)[0]
+    local_name = data[offset + 30:offset + 30 + name_length]
+    expected = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if local_name != expected or info.extract_version > 63:
+        raise InputError("corrupt", f"{name}: damaged file (inconsistent zip entry for {info.filename})")
+    start = offset + 30 + name_length + struct.unpack_from("<H", header, 28)[0]
     raw = memoryview(data)[start:start + info.compress_size]
     if len(raw) < info.compress_size:
         raise InputError("corrupt", f"{name}: damaged file ({info.filename} is cut short)")
     produced = 0
+    crc = 0
     tail = b""
-    xml: bool | None = None
+    # HTML parts (Word's altChunk imports) may carry an HTML <!DOCTYPE>; neither ddcheck nor openpyxl parses them.
+    xml: bool | None = False if info.filename.lower().endswith(_HTML_PARTS) else None
 
     def take(out: bytes) -> None:
-        nonlocal produced, tail, xml
+        nonlocal produced, tail, xml, crc
         produced += len(out)
+        crc = zlib.crc32(out, crc)
         if produced > info.file_size:
             raise InputError("too_large", f"{name}: part {info.filename} inflates beyond its declared {info.file_size:,} bytes; "
                                           "refusing a possible zip bomb")
@@ -108,6 +117,8 @@ def _inflate_check(data: bytes, info: zipfile.ZipInfo, name: str) -> None:
             raise InputError("corrupt", f"{name}: damaged file ({info.filename}: {exc})") from None
     if produced != info.file_size:
         raise InputError("corrupt", f"{name}: damaged file ({info.filename} holds {produced:,} of its declared {info.file_size:,} bytes)")
+    if crc != info.CRC:
+        raise InputError("corrupt", f"{name}: damaged file ({info.filename} fails its CRC check)")
 
 
 def open_package(data: bytes, name: str, limits: Limits) -> zipfile.ZipFile:
@@ -116,7 +127,7 @@ def open_package(data: bytes, name: str, limits: Limits) -> zipfile.ZipFile:
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
         infos = package.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError, RuntimeError):
         raise InputError("corrupt", f"{name}: damaged file (not a readable Office zip package)") from None
     if len(infos) > limits.max_parts:
         raise InputError("too_large", f"{name}: {len(infos):,} parts in the package, over the {limits.max_parts:,}-part limit")

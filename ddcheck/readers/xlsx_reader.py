@@ -29,6 +29,7 @@ from ddcheck.model import Extraction, Location, RawUnit, Skipped
 from ddcheck.readers.errors import InputError
 from ddcheck.readers.limits import Limits, room_for_unit
 from ddcheck.readers.ooxml import open_package, read_xml
+from ddcheck.readers.xlsx_stream import StreamWorkbook
 from ddcheck.readers.tables import Header, find_header, longest_text_column, row_parts
 from ddcheck.segment import classify, is_answer_word, is_instruction, is_question, split_label
 from ddcheck.textnorm import clean
@@ -42,8 +43,8 @@ _INSTRUCTION_SHEET = re.compile(
 )
 _ID_CELL = re.compile(r"^(?:[A-Za-z]{0,6}[-_.]?\d{1,4}(?:[.-]\d{1,4}){0,3}[.)、]?|[一二三四五六七八九十]{1,3}[、.]?|[(（]\d{1,3}[)）])$")
 _SAFE_SHEET = re.compile(r"^[^\W\d]\w*$")
-# Above this many cells openpyxl's full model costs too much memory: stream instead.
-STREAM_CELLS = 2_000_000
+# Above this many cells openpyxl's object per cell costs minutes and GBs: read with the streaming reader instead.
+STREAM_CELLS = 250_000
 
 
 def _cell_str(value) -> str:
@@ -63,6 +64,16 @@ def cell_label(sheet: str, col: int, row: int) -> str:
     return f"{name}!{get_column_letter(col)}{row}"
 
 
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
 def _declared_cells(package, name: str) -> int:
     """Cells the sheets declare in their <dimension>, read without loading the workbook."""
     if "xl/workbook.xml" not in package.namelist():
@@ -73,11 +84,22 @@ def _declared_cells(package, name: str) -> int:
             with package.open(part) as handle:
                 head = handle.read(4096).decode("utf-8", "replace")
             match = re.search(r'<(?:\w+:)?dimension ref="[A-Z]+(\d+)(?::([A-Z]+)(\d+))?"', head)
+            # A <dimension> can lie (or be missing): the part's size bounds the cells as well (~40 bytes of XML per cell).
+            size = package.getinfo(part).file_size
+            by_size = size // 40
             if match and match.group(3):
                 cols = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(match.group(2))))
-                total += int(match.group(3)) * cols
+                total += max(int(match.group(3)) * cols, by_size)
             else:
-                total += package.getinfo(part).file_size // 20   # ~20 bytes of XML per cell
+                total += by_size
+            if size <= STREAM_CELLS * 40:
+                # openpyxl makes an object for every cell of a merged range: a tiny file merging A1:XFD1048576
+                # would ask for 17 billion. Merged areas count as cells, so such a sheet is streamed.
+                with package.open(part) as handle:
+                    for m in _MERGE_REF.finditer(handle.read()):
+                        rows = int(m.group(4)) - int(m.group(2)) + 1
+                        cols = _col_number(m.group(3)) - _col_number(m.group(1)) + 1
+                        total += max(rows, 0) * max(cols, 0)
     # Parsed with ddcheck's own safe parser first (open_package has already refused DTDs in every part).
     read_xml(package, "xl/workbook.xml", name)
     return total
@@ -90,27 +112,30 @@ class XlsxReader:
         self.limits = limits
         self.out = Extraction(format="xlsx")
         self.cells_seen = 0
+        self._with_units: set[str] = set()
 
     def read(self) -> Extraction:
         package = open_package(self.data, self.name, self.limits)
         declared = _declared_cells(package, self.name)
         stream = declared > STREAM_CELLS
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                workbook = load_workbook(io.BytesIO(self.data), read_only=stream, data_only=True, keep_links=False)
-        except InputError:
-            raise
-        except Exception as exc:  # openpyxl raises many types for damaged parts
-            raise InputError("corrupt", f"{self.name}: damaged workbook ({type(exc).__name__}: {str(exc)[:120]})") from None
-        for warning in caught:
-            text = str(warning.message)
-            if "extension" in text.lower() or "not supported" in text.lower():
-                self.out.warnings.append(f"openpyxl: {text}")
         if stream:
+            workbook = StreamWorkbook(package, self.name)
             self.out.warnings.append(
-                f"large workbook (~{declared:,} cells): read in streaming mode, so merged cells, hidden rows and notes were not read"
+                f"large workbook (~{declared:,} cells): read in streaming mode, so cell notes were not read"
             )
+        else:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    workbook = load_workbook(io.BytesIO(self.data), read_only=False, data_only=True, keep_links=False)
+            except InputError:
+                raise
+            except Exception as exc:  # openpyxl raises many types for damaged parts
+                raise InputError("corrupt", f"{self.name}: damaged workbook ({type(exc).__name__}: {str(exc)[:120]})") from None
+            for warning in caught:
+                text = str(warning.message)
+                if "extension" in text.lower() or "not supported" in text.lower():
+                    self.out.warnings.append(f"openpyxl: {text}")
         if getattr(workbook, "vba_archive", None) is not None or "xl/vbaProject.bin" in package.namelist():
             self.out.warnings.append("macro-enabled workbook: its macros were not run or inspected")
         try:
@@ -118,6 +143,8 @@ class XlsxReader:
                 self._sheet(ws, stream)
                 if self.cells_seen >= self.limits.max_cells:
                     self.out.warnings.append(f"stopped after {self.limits.max_cells:,} cells (--max-cells); later rows were not screened")
+                    break
+                if not room_for_unit(self.out, self.limits):
                     break
         finally:
             if stream:
@@ -127,7 +154,7 @@ class XlsxReader:
     def _rows(self, ws, stream: bool) -> list[list[str]]:
         rows = []
         for values in ws.iter_rows(values_only=True):
-            self.cells_seen += len(values)
+            self.cells_seen += max(len(values), 1)          # an empty row costs memory too
             rows.append([_cell_str(v) for v in values])
             if self.cells_seen >= self.limits.max_cells:
                 break
@@ -141,13 +168,14 @@ class XlsxReader:
             return
         merged_into: dict[tuple[int, int], tuple[int, int]] = {}
         merged_width: dict[tuple[int, int], int] = {}
-        if not stream:
-            for rng in ws.merged_cells.ranges:
-                merged_width[(rng.min_row, rng.min_col)] = rng.max_col - rng.min_col + 1
-                for r in range(rng.min_row, rng.max_row + 1):
-                    for c in range(rng.min_col, rng.max_col + 1):
-                        if (r, c) != (rng.min_row, rng.min_col):
-                            merged_into[(r, c)] = (rng.min_row, rng.min_col)
+        width = max(map(len, rows))
+        for rng in ws.merged_cells.ranges:         # (the streaming reader keeps merged cells too)
+            merged_width[(rng.min_row, rng.min_col)] = rng.max_col - rng.min_col + 1
+            # only the cells that were read: a merge over A1:XFD1048576 must not mean 17 billion entries
+            for r in range(rng.min_row, min(rng.max_row, len(rows)) + 1):
+                for c in range(rng.min_col, min(rng.max_col, width) + 1):
+                    if (r, c) != (rng.min_row, rng.min_col):
+                        merged_into[(r, c)] = (rng.min_row, rng.min_col)
 
         def value(r: int, c: int) -> str:
             """Cell text with a merged region's value spread over the region (for context only)."""
@@ -176,10 +204,13 @@ class XlsxReader:
                         reason = "instruction" if is_instruction(text) else "title"
                     self.out.skipped.append(Skipped(text, location(r0 + 1, c0 + 1, False), reason))
         id_col = None if header else self._id_column(rows, qcol)
+        first_filled = next((k for k, row in enumerate(rows) if any(row)), len(rows))
         section = ""
         for r0 in range(start, len(rows)):
             r = r0 + 1
-            hidden_row = not stream and r in ws.row_dimensions and bool(ws.row_dimensions[r].hidden)
+            if len(self.out.units) >= self.limits.max_units and not room_for_unit(self.out, self.limits):
+                break                           # the rest of the sheet is not screened (the warning says so)
+            hidden_row = r in ws.row_dimensions and bool(ws.row_dimensions[r].hidden)
             row = rows[r0]
             filled = [(c0, t) for c0, t in enumerate(row) if t and (r, c0 + 1) not in merged_into]
             if not filled:
@@ -196,7 +227,7 @@ class XlsxReader:
             ):
                 # A section row ("Section B – Access Control") or text outside the question column;
                 # the first line of a sheet without a header is its title.
-                first_line = header is None and not any(any(rows[k]) for k in range(r0))
+                first_line = header is None and first_filled >= r0
                 for c0, t in filled:
                     reason = "title" if first_line else "heading" if len(filled) == 1 else "other column"
                     if reason == "heading":
@@ -248,9 +279,10 @@ class XlsxReader:
                     text=text, location=location(r, qcol + 1, hidden_row), section=" > ".join(parts),
                     container=title, item_label=label, context=tuple(context), hidden=hidden,
                 ))
+                self._with_units.add(title)
 
     def _units_in(self, sheet: str) -> bool:
-        return any(u.container == sheet for u in self.out.units)
+        return sheet in self._with_units
 
     @staticmethod
     def _id_column(rows: list[list[str]], qcol: int | None) -> int | None:
