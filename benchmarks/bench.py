@@ -49,8 +49,12 @@ TARGETS = {
 
 # --- measuring a subprocess --------------------------------------------------------------------
 
-def _tree_rss(root: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """(resident memory of a process and all its descendants now, the largest VmHWM among them), in bytes.
+
+    VmHWM (from /proc/PID/status) is a process's own peak since it started its program. The ``wait4``
+    figure is not usable here: Linux carries the parent's peak into a child started with vfork, so
+    after this script has loaded an encoder every child would report at least that."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -64,7 +68,7 @@ def _tree_rss(root: int) -> int:
             rss[int(entry)] = int(fields[21]) * page
         except (OSError, IndexError, ValueError):
             continue
-    total, stack = 0, [root]
+    total, highest, stack = 0, 0, [root]
     seen = set()
     while stack:
         pid = stack.pop()
@@ -72,29 +76,41 @@ def _tree_rss(root: int) -> int:
             continue
         seen.add(pid)
         total += rss.get(pid, 0)
+        highest = max(highest, _hwm(pid))
         stack += [child for child, parent in parents.items() if parent == pid]
-    return total
+    return total, highest
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None, sample: float = 0.1) -> dict:
-    """Run ``cmd``; return wall time, exit code, the largest single process's peak RSS (``wait4``, which
-    includes the workers it waited for) and the sampled peak of the whole process tree."""
+def _hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None, sample: float = 0.05) -> dict:
+    """Run ``cmd``; return wall time, exit code, the largest single process's peak RSS (VmHWM, sampled)
+    and the sampled peak of the whole process tree's RSS."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    tree_peak = 0
-    status = rusage = None
+    tree_peak = single_peak = 0
+    status = None
     while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, _rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         if os.path.isdir("/proc"):
-            tree_peak = max(tree_peak, _tree_rss(proc.pid))
+            tree, highest = _tree_rss(proc.pid)
+            tree_peak, single_peak = max(tree_peak, tree), max(single_peak, highest)
         time.sleep(sample)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = proc.stderr.read().decode("utf-8", "replace")
-    return {"wall_s": wall, "code": proc.returncode, "peak_rss": rusage.ru_maxrss * 1024, "tree_peak_rss": tree_peak,
-            "stderr": stderr}
+    return {"wall_s": wall, "code": proc.returncode, "peak_rss": single_peak, "tree_peak_rss": tree_peak, "stderr": stderr}
 
 
 def fresh_cache(root: Path, name: str) -> Path:

@@ -26,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,   # plain help: rendering it through rich costs a tenth of a second on every --help
 )
 
 
@@ -97,6 +98,9 @@ def scan(
     exclude: List[str] = typer.Option([], "--exclude", metavar="GLOB", help="In folders, skip paths matching GLOB (repeatable)."),
     max_file_mb: float = typer.Option(200, "--max-file-mb", help="Refuse input files larger than this (MB)."),
     max_unpacked_mb: float = typer.Option(1024, "--max-unpacked-mb", help="Refuse .docx/.xlsx that would unpack to more than this (MB)."),
+    max_cells: int = typer.Option(1_000_000, "--max-cells", min=1, help="Stop reading a workbook after this many cells (with a warning)."),
+    max_units: int = typer.Option(100_000, "--max-units", min=1, help="Take at most this many questions from one file (with a warning)."),
+    convert_timeout: float = typer.Option(120, "--convert-timeout", min=1, help="Seconds LibreOffice may take to convert one .doc/.xls."),
     matcher: MatcherName = typer.Option(MatcherName.hybrid, "--matcher", help="Which evidence to use: hybrid (default), semantic, keywords, or none (ingestion only)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help=ENCODER_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache (embeddings and parsed files; see 'ddcheck cache info')."),
@@ -158,7 +162,8 @@ def scan(
         with progress.active(reporter):
             result = run_scan(
                 paths, include=include, exclude=exclude, on_file=on_file,
-                limits=Limits.from_mb(max_file_mb, max_unpacked_mb), matcher=_build_matcher(matcher.value, encoder, not no_cache, lexicons),
+                limits=Limits.from_mb(max_file_mb, max_unpacked_mb, max_cells=max_cells, max_units=max_units,
+                                      convert_timeout=convert_timeout), matcher=_build_matcher(matcher.value, encoder, not no_cache, lexicons),
                 profile=profile, jobs=jobs or None, use_cache=not no_cache,
                 decisions=decision_set, document_keys=document_keys,
             )
@@ -166,7 +171,8 @@ def scan(
         _err(f"error: no such file or folder: {exc}")
         raise typer.Exit(EXIT_USAGE)
     plan = ReportPlan(json=json_out, out_dir=out, html=html_out, annotate=annotate, csv=csv_out, md=md_out, lang=lang.value,
-                      inputs=frozenset(Path(f.path).resolve() for f in result.files), roots=tuple(paths), quiet=quiet)
+                      inputs=frozenset(Path(f.path).resolve() for f in result.files), roots=tuple(paths), quiet=quiet,
+                      convert_timeout=convert_timeout)
     try:
         written = write_reports(result, plan)
     except report.OverwriteError as exc:

@@ -30,8 +30,16 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ddcheck.taxonomy import (CATEGORY_IDS, Category, TaxonomyError, Taxonomy, TermSet, _read_yaml, _strings,
-                              parse_category)
+from ddcheck.taxonomy import (
+    CATEGORY_IDS,
+    Category,
+    Taxonomy,
+    TaxonomyError,
+    TermSet,
+    _read_yaml,
+    _strings,
+    parse_category,
+)
 from ddcheck.textnorm import normalise
 
 LEXICON_KEYS = {"lexicon", "description", "extend", "categories"}

@@ -560,55 +560,7 @@ def record_rows(decisions: DecisionSet, rows: list[Row], at: str, blank_first: b
                 if source is not None:
                     imported[len(slots)] = source
                     slots.append(replace(records[source], document=doc, fingerprint=fp, text=row.text, count=1))
-        taken = [False] * len(slots)
-        result: list[Record | None] = [None] * n
-        done = [False] * n
-
-        def same(row: Row, slot: Record) -> bool:
-            return slot.decision == row.decision and (not row.note or row.note == slot.note)
-
-        def new_record(row: Row) -> Record:
-            changes.added += 1
-            return Record(doc, row.category, fp, row.text, row.decision, row.note, row.by, at, 1)
-
-        for k, row in enumerate(group):                      # 0. a row that showed a decision owns it
-            if not row.shown_at:
-                continue
-            s = next((s for s, slot in enumerate(slots) if not taken[s] and slot.at == row.shown_at
-                      and slot.by == row.shown_by), None)
-            if s is None:
-                continue
-            taken[s] = done[k] = True
-            if row.decision is None or same(row, slots[s]):
-                result[k] = replace(slots[s], text=row.text)
-                changes.kept += 1
-            elif row.decision != UNDECIDED:
-                result[k] = new_record(row)
-
-        def claim_same() -> None:                            # 1. repeats an existing decision
-            for k, row in enumerate(group):
-                if done[k] or row.decision in (None, UNDECIDED):
-                    continue
-                s = next((s for s, slot in enumerate(slots) if not taken[s] and same(row, slot)), None)
-                if s is not None:
-                    taken[s] = done[k] = True
-                    result[k] = replace(slots[s], text=row.text)
-                    changes.kept += 1
-
-        def keep_for_blanks() -> None:                       # 3. blank: keep what is left
-            for k, row in enumerate(group):
-                if done[k] or row.decision is not None:
-                    continue
-                s = next((s for s in range(len(slots)) if not taken[s]), None)
-                if s is not None:
-                    taken[s] = done[k] = True
-                    result[k] = replace(slots[s], text=row.text)
-
-        for step in ((keep_for_blanks, claim_same) if blank_first else (claim_same, keep_for_blanks)):
-            step()
-        for k, row in enumerate(group):                      # 2. a new decision
-            if not done[k] and row.decision not in (None, UNDECIDED):
-                result[k] = new_record(row)
+        result = _GroupMerge(doc, fp, group, slots, at, changes).run(blank_first)
         changes.removed += sum(1 for k, row in enumerate(group) if row.decision == UNDECIDED)
         for source in imported.values():                      # the decision now lives with this question
             r = records[source]
@@ -617,9 +569,79 @@ def record_rows(decisions: DecisionSet, rows: list[Row], at: str, blank_first: b
             changes.moved += 1
             records[source] = None if r.count == "all" or int(r.count) <= 1 else replace(r, count=int(r.count) - 1)  # type: ignore[call-overload]
         records = [r for r in records if r is not None and r.key != (doc, fp)]
-        records += _compress([r for r in result if r is not None])
+        records += _compress(result)
     decisions.records = sorted(records, key=_sort_key)
     return changes
+
+
+class _GroupMerge:
+    """The rows of one question (document, fingerprint) against its existing decisions (``slots``, one per
+    occurrence they cover); see :func:`record_rows` for the rules."""
+
+    def __init__(self, doc: str, fp: str, rows: list[Row], slots: list[Record], at: str, changes: Changes):
+        self.doc, self.fp, self.rows, self.slots, self.at, self.changes = doc, fp, rows, slots, at, changes
+        self.taken = [False] * len(slots)
+        self.done = [False] * len(rows)
+        self.result: list[Record | None] = [None] * len(rows)
+
+    @staticmethod
+    def _same(row: Row, slot: Record) -> bool:
+        return slot.decision == row.decision and (not row.note or row.note == slot.note)
+
+    def _keep(self, k: int, s: int) -> None:
+        self.taken[s] = self.done[k] = True
+        self.result[k] = replace(self.slots[s], text=self.rows[k].text)
+        self.changes.kept += 1
+
+    def _new(self, k: int) -> None:
+        row = self.rows[k]
+        self.done[k] = True
+        self.result[k] = Record(self.doc, row.category, self.fp, row.text, row.decision, row.note, row.by, self.at, 1)
+        self.changes.added += 1
+
+    def _free(self, test) -> int | None:
+        return next((s for s, slot in enumerate(self.slots) if not self.taken[s] and test(slot)), None)
+
+    def owned(self) -> None:
+        """0. A row that showed a decision owns it: kept, replaced, or removed (``undecided``)."""
+        for k, row in enumerate(self.rows):
+            if not row.shown_at:
+                continue
+            s = self._free(lambda slot, row=row: slot.at == row.shown_at and slot.by == row.shown_by)
+            if s is None:
+                continue
+            if row.decision is None or self._same(row, self.slots[s]):
+                self._keep(k, s)
+            else:
+                self.taken[s] = self.done[k] = True
+                if row.decision != UNDECIDED:
+                    self._new(k)
+
+    def repeats(self) -> None:
+        """1. A filled row that repeats an existing decision keeps it (its author and time)."""
+        for k, row in enumerate(self.rows):
+            if not self.done[k] and row.decision not in (None, UNDECIDED):
+                s = self._free(lambda slot, row=row: self._same(row, slot))
+                if s is not None:
+                    self._keep(k, s)
+
+    def blanks(self) -> None:
+        """3. A blank row keeps an existing decision while one is left."""
+        for k, row in enumerate(self.rows):
+            if not self.done[k] and row.decision is None:
+                s = self._free(lambda slot: True)
+                if s is not None:
+                    self._keep(k, s)
+                    self.changes.kept -= 1            # left as it was, not restated
+
+    def run(self, blank_first: bool) -> list[Record]:
+        self.owned()
+        for step in ((self.blanks, self.repeats) if blank_first else (self.repeats, self.blanks)):
+            step()
+        for k, row in enumerate(self.rows):           # 2. a filled row that differs: a new decision
+            if not self.done[k] and row.decision not in (None, UNDECIDED):
+                self._new(k)
+        return [r for r in self.result if r is not None]
 
 
 # -- sources of rows: the findings CSV, a report ---------------------------------------------------------------
@@ -678,7 +700,10 @@ def rows_from_csv(path: str | Path, by: str = "", document_keys: dict[str, str] 
     rows: list[Row] = []
     errors: list[str] = []
     for number, record in enumerate(reader, start=2):
-        get = lambda name: (record.get(column(name)) or "").strip() if column(name) else ""  # noqa: E731
+        def get(name: str, record: dict = record) -> str:
+            col = column(name)
+            return (record.get(col) or "").strip() if col else ""
+
         if not get("unit_id") and column("unit_id"):
             continue                                    # a file-level finding: nothing to decide per question
         where = f"{path.name} row {number}"

@@ -43,7 +43,9 @@ GENERIC_LABELS = {
     "public_source": "refers to information that is already public",
     "overseas_party": "mentions an overseas party or a transfer abroad",
 }
-_CHUNK = 1024   # rows per similarity block: bounds memory on 20,000-question scans
+_CHUNK = 1024
+BASELINE = ("calibrated baseline (ordinary examples far outnumber any one category's, "
+            "so being as close to both leans towards a finding)")   # rows per similarity block: bounds memory on 20,000-question scans
 
 
 @dataclass(frozen=True)
@@ -176,15 +178,19 @@ class Matcher:
             chosen[row, better] = i
         return {"margins": margins, "chosen": chosen, "own": own_arr, "pieces": pieces, "vectors": vectors}
 
-    def _nearest(self, vector: np.ndarray, category: int) -> tuple[str, float, str, float]:
+    def nearest(self, vectors: np.ndarray, categories: list[int]) -> list[tuple[str, float, str, float]]:
+        """For each (vector, category): the nearest example of the category and the nearest ordinary item, with cosines."""
+        if not categories:
+            return []
         index = self.index()
-        mask = index.positive_category == category
-        sims = index.positives[mask] @ vector
-        best = int(np.argmax(sims))
-        ordinary = index.ordinary @ vector
-        worst = int(np.argmax(ordinary))
-        positive_texts = [t for t, m in zip(index.positive_text, mask) if m]
-        return positive_texts[best], float(sims[best]), index.ordinary_text[worst], float(ordinary[worst])
+        to_positives = vectors @ index.positives.T
+        to_ordinary = vectors @ index.ordinary.T
+        out = []
+        for row, category in enumerate(categories):
+            sims = np.where(index.positive_category == category, to_positives[row], -np.inf)
+            best, worst = int(np.argmax(sims)), int(np.argmax(to_ordinary[row]))
+            out.append((index.positive_text[best], float(sims[best]), index.ordinary_text[worst], float(to_ordinary[row, worst])))
+        return out
 
     # -- scoring ----------------------------------------------------------------------------
     def contributions(self, norms: list[str], texts: list[str], sections: list[str]):
@@ -216,9 +222,16 @@ class Matcher:
         if not texts:
             return []
         logits, parts = self.contributions(norms, texts, sections)
-        out = []
-        for row in range(len(texts)):
-            out.append([self._finding(row, c, logits[row, c], parts, norms[row]) for c in self.selected(logits[row])])
+        chosen = [(row, c) for row in range(len(texts)) for c in self.selected(logits[row])]
+        semantic = parts["semantic"]
+        if semantic is not None:   # the nearest examples of every finding, in one matrix product
+            pieces = [int(semantic["chosen"][row, c]) for row, c in chosen]
+            nearest = self.nearest(semantic["vectors"][pieces], [c for _, c in chosen])
+        else:
+            nearest = [None] * len(chosen)
+        out: list[list[Finding]] = [[] for _ in texts]
+        for (row, c), near in zip(chosen, nearest):
+            out[row].append(self._finding(row, c, logits[row, c], parts, norms[row], near))
         return out
 
     def selected(self, logits_row: np.ndarray) -> list[int]:
@@ -233,16 +246,16 @@ class Matcher:
         passing.sort(key=lambda c: (-logits_row[c], c))
         return passing[:p.max_findings]
 
-    def _finding(self, row: int, c: int, logit: float, parts: dict, norm: str) -> Finding:
+    def _finding(self, row: int, c: int, logit: float, parts: dict, norm: str, near=None) -> Finding:
         p = self.params
         category = self.categories[c]
-        steps: list[tuple[str, float]] = [("baseline (calibrated on labelled questionnaires)", p.bias)]
+        steps: list[tuple[str, float]] = [(BASELINE, p.bias)]
         exemplar, similarity, context = "", 0.0, []
         semantic = parts["semantic"]
         if semantic is not None:
             piece = int(semantic["chosen"][row, c])
             clause = semantic["pieces"][piece] if piece != semantic["own"][row] else ""
-            exemplar, similarity, ordinary, ordinary_sim = self._nearest(semantic["vectors"][piece], c)
+            exemplar, similarity, ordinary, ordinary_sim = near
             margin = float(semantic["margins"][row, c])
             where = f"the clause \"{_short(clause)}\"" if clause else "the question"
             closer = "closer to" if margin >= 0 else "further from"

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,13 +82,44 @@ def comparable(text: str) -> str:
     return _END.sub("", norm) or normalise(text)
 
 
-def _ratio(a: str, b: str, floor: float = 0.0) -> float:
+def _ratio(a: str, b: str, floor: float = 0.0, matcher: difflib.SequenceMatcher | None = None) -> float:
+    """difflib's ratio, or 0 when a cheap upper bound is already below ``floor``. ``matcher`` (optional) has
+    ``b`` set as its second sequence already (difflib indexes the second sequence: reuse it across ``a``)."""
     if a == b:
         return 1.0
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher is None:
+        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    else:
+        matcher.set_seq1(a)
     if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
-        return 0.0                          # an upper bound below the floor: not worth the full ratio
+        return 0.0
     return matcher.ratio()
+
+
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+")
+# Pairs whose words (Chinese: characters) overlap less than this are not compared by text ratio at all: the
+# 40 reworded pairs overlap by 0.57 or more, and 0.2 % of the 209,304 same-category example pairs reach 0.4.
+# It keeps a diff of two long, unrelated lists to a second instead of minutes of difflib.
+WORD_FLOOR = 0.40
+
+
+def _overlap_bounds(a: list[str], b: list[str], pieces, buckets: int) -> np.ndarray:
+    """For every pair, 2 x shared pieces / all pieces, with pieces hashed into ``buckets`` (a shared bucket can
+    only overstate what two texts share, so this is an upper bound of the overlap), all pairs at once."""
+    def counts(texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), buckets), dtype=np.float32)
+        for row, text in enumerate(texts):
+            codes = [zlib.crc32(piece.encode("utf-8")) % buckets for piece in pieces(text)]   # the same every run
+            if codes:
+                out[row] = np.bincount(codes, minlength=buckets)
+        return out
+
+    ca, cb = counts(a), counts(b)
+    total = ca.sum(axis=1)[:, None] + cb.sum(axis=1)[None, :]
+    shared = np.empty((len(a), len(b)), dtype=np.float32)
+    for j in range(len(b)):
+        shared[:, j] = np.minimum(ca, cb[j]).sum(axis=1)
+    return np.where(total > 0, 2.0 * shared / np.maximum(total, 1), 1.0) + 1e-6
 
 
 def text_ratio(a: str, b: str) -> float:
@@ -148,14 +180,21 @@ class Similarity:
         if self.encoder is not None:
             vectors = self.encoder.encode(list(old) + list(new))   # the texts as scanned: cached already
             cos = vectors[:len(old)] @ vectors[len(old):].T
+        chars = _overlap_bounds(a, b, list, 512)               # an upper bound of difflib's ratio
+        words = _overlap_bounds(a, b, _WORD.findall, 1024)
         out = []
-        for i in range(len(old)):
-            for j in range(len(new)):
-                if allowed is not None and not allowed(i, j):
-                    continue
+        for j in range(len(new)):
+            indexed = None
+            for i in range(len(old)):
                 c = float(cos[i, j]) if cos is not None else None
                 by_cosine = c is not None and c >= self.cosine_threshold
-                ratio = _ratio(a[i], b[j], TEXT_FLOOR if by_cosine else self.ratio_threshold)
+                floor = TEXT_FLOOR if by_cosine else self.ratio_threshold
+                if chars[i, j] < floor or (not by_cosine and words[i, j] < WORD_FLOOR) or (
+                        allowed is not None and not allowed(i, j)):
+                    continue
+                if indexed is None:
+                    indexed = difflib.SequenceMatcher(None, "", b[j], autojunk=False)
+                ratio = _ratio(a[i], b[j], floor, indexed)
                 score = -1.0
                 if ratio >= self.ratio_threshold:
                     score = (ratio - self.ratio_threshold) / (1 - self.ratio_threshold)

@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -128,7 +129,7 @@ def read_file(candidate: Candidate, limits: Limits) -> FileResult:
 
 # --- parsed-file cache ------------------------------------------------------------------------
 # The code whose output is cached: any change to it (or a new version) is a new reader version.
-_READER_CODE = ("readers", "segment.py", "textnorm.py", "model.py", "scan.py")
+_READER_CODE = ("readers", "segment.py", "textnorm.py", "model.py", "scan.py", "convert.py")
 
 
 @lru_cache(maxsize=1)
@@ -149,8 +150,9 @@ def parse_key(path: Path, limits: Limits) -> str | None:
     """What a file's reading depends on: its bytes, its name (messages name it), the reader version and the
     limits. ``None`` when the file cannot be read or is over the size limit (the reader will say why)."""
     try:
-        if path.stat().st_size > limits.max_file_bytes:
-            return None
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limits.max_file_bytes:
+            return None                                  # a FIFO or device would block open(); the reader names it
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -386,13 +388,13 @@ def scan(paths: list[str | Path], *, include: list[str] | None = None, exclude: 
         matcher.match_files(files)
         engine = matcher.engine_info()
         purpose = getattr(profile, "purpose", None)
-        if purpose:
+        if purpose and hasattr(matcher, "semantic_evidence"):
             from ddcheck.scope import flag_beyond_scope
 
             flag_beyond_scope(files, purpose, matcher, getattr(profile, "activity", None))
         from ddcheck.aggregation import aggregate
 
-        names = {c.id: c.name_en for c in matcher.categories}
+        names = {c.id: c.name_en for c in getattr(matcher, "categories", ())}
         for f in files:
             f.file_findings = aggregate(f, names)
     from ddcheck.decisions import document_key

@@ -21,11 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 
 from ddcheck.taxonomy import TermSet
 from ddcheck.textnorm import has_cjk, normalise
-from ddcheck.yamlfile import safe_load
+from ddcheck.yamlfile import read_yaml
 
 DATA = Path(__file__).parent / "data" / "engagement" / "survey_kind.yaml"
 KINDS = ("due_diligence", "vendor_security", "supply_chain", "market_survey", "social_survey", "other")
@@ -205,11 +204,7 @@ def parse_cues(data: Any, where: str = "survey_kind.yaml") -> CueSet:
 
 @lru_cache(maxsize=2)
 def load_cues(path: Path = DATA) -> CueSet:
-    try:
-        data = safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SurveyKindError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_cues(data, path.name)
+    return parse_cues(read_yaml(path, SurveyKindError), path.name)
 
 
 # ----------------------------------------------------------------------------------------

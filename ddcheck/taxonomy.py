@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from ddcheck.terms import TermSet
-from ddcheck.yamlfile import safe_load
+from ddcheck.yamlfile import read_yaml
 
 DATA = Path(__file__).parent / "data"
 
@@ -46,12 +45,22 @@ class Modifier:
 
 @dataclass(frozen=True)
 class Reference:
+    """An instrument and article, with how sure the research is of it (V / S / U)."""
+
     cite: str
     zh: str
     certainty: str
 
     def label(self) -> str:
+        """The reference as shown: an unverified article number is never shown as settled."""
+        if self.certainty == "U":
+            says_so = "unverified" in self.cite.lower() or "not confirmed" in self.cite.lower()
+            return f"{self.cite} [U]" if says_so else f"{self.cite} [U: article number unverified]"
         return f"{self.cite} [{self.certainty}]"
+
+    def to_json(self) -> dict[str, str]:
+        return {"cite": self.cite, "zh": self.zh, "certainty": self.certainty,
+                "certainty_meaning": CERTAINTY[self.certainty]}
 
 
 @dataclass(frozen=True)
@@ -218,10 +227,7 @@ def parse_category(data: dict, where: str, builtin: bool = True, min_examples: t
 
 
 def _read_yaml(path: Path):
-    try:
-        return safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise TaxonomyError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return read_yaml(path, TaxonomyError)
 
 
 @lru_cache(maxsize=4)

@@ -61,16 +61,17 @@ OUT_DEFAULT = Path(__file__).resolve().parent.parent / "questionnaires"
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def freeze(path: Path) -> Path:
-    """Rewrite an Office zip with fixed entry timestamps and fixed core-property dates."""
+def freeze(path: Path, when: tuple[int, ...] = ZIP_TIME) -> Path:
+    """Rewrite an Office zip with fixed entry timestamps and fixed core-property dates (``when``)."""
+    stamp = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*when).encode()
     with zipfile.ZipFile(path) as src:
         entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for name, data in entries:
             if name == "docProps/core.xml":
-                data = _CORE_DATES.sub(rb"\g<1>2025-03-03T09:00:00Z\g<3>", data)
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp + rb"\g<3>", data)
+            info = zipfile.ZipInfo(name, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             dst.writestr(info, data)
@@ -499,7 +500,6 @@ IPO_FOLLOW_UPS = [
 
 def build_ipo_request_list(path: Path) -> Path:
     w = WordDoc("Project Lotus – Legal Due Diligence Request List", "Harcourt & Lin LLP", "en-GB")
-    doc = w.doc
     legal = w.list_definition([("decimal", "%1.", "Heading1"), ("decimal", "%1.%2", None), ("lowerLetter", "(%3)", None)])
     w.link_style("Heading 1", legal, 0)
     w.header_footer("Project Lotus – Legal DD Request List – Draft of 3 March 2025",

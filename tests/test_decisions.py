@@ -21,7 +21,15 @@ import yaml
 from typer.testing import CliRunner
 
 from ddcheck.cli import app
-from ddcheck.decisions import (DecisionError, DecisionSet, Record, Row, document_key, fingerprint, parse_decision)
+from ddcheck.decisions import (
+    DecisionError,
+    DecisionSet,
+    Record,
+    Row,
+    document_key,
+    fingerprint,
+    parse_decision,
+)
 from ddcheck.matcher import build_matcher
 from ddcheck.rewording import Similarity, calibrate, comparable
 from ddcheck.scan import scan
@@ -149,7 +157,7 @@ def test_a_document_in_the_scan_keeps_its_own_decisions(tmp_path, keywords):
 
 def test_count_aware_repeated_question(tmp_path):
     path = write(tmp_path / "list.txt", [MILITARY, PLAIN[0], MILITARY])
-    code, report, _ = scan_json([path])
+    _, report, _ = scan_json([path])
     (first, second) = [u for u in report["files"][0]["units"] if u["findings"]]
     cat = first["findings"][0]["category"]
     decisions = tmp_path / "decisions.json"
@@ -231,7 +239,7 @@ def test_fail_on_ignores_only_accepted_and_false_positive(tmp_path):
 
 def test_missing_decisions_file_is_an_empty_baseline_and_a_broken_one_is_exit_2(tmp_path):
     path = write(tmp_path / "list.txt", [MILITARY])
-    code, report, stderr = scan_json([path], "--decisions", str(tmp_path / "none-yet.json"))
+    _, report, stderr = scan_json([path], "--decisions", str(tmp_path / "none-yet.json"))
     assert "no decisions recorded yet" in stderr
     assert all(x["decision"] is None for _, _, x in findings(report))
     bad = tmp_path / "bad.json"
@@ -504,3 +512,39 @@ def test_html_review_mode_downloads_a_decisions_file_that_scan_reads_back(tmp_pa
     assert make_rounds.ADDED[1][1] in new
     assert not new & {q for _, q in make_rounds.ROUND1}, "nothing decided in round 1 comes back as new"
     assert any(x["decision"]["match"] == "reworded" for _, u, x in findings(second) if x["decision"])
+
+    # round 2's page starts from those decisions: decided ones collapsed, only the new ones to choose
+    out2 = tmp_path / "out2"
+    assert run(["scan", str(r2), "--out", str(out2), "--matcher", "keywords", "--no-cache", "-q", "--decisions",
+                str(saved)]).exit_code == 1
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(accept_downloads=True).new_page()
+        page.goto((out2 / "report.html").resolve().as_uri())
+        assert page.locator("details.decided-group").first.get_attribute("open") is None
+        assert page.locator("#decisions-banner").is_visible()
+        assert int(page.locator("#shown-flagged").inner_text()) == len({u for u in new})
+        page.locator("#f-review").check()
+        fresh = page.locator("article.unit[data-status='new'] .d-sel")
+        for i in range(fresh.count()):
+            fresh.nth(i).select_option("decline")
+        page.fill("#r-by", "Li Lei")
+        with page.expect_download() as info:
+            page.locator("#r-download").click()
+        info.value.save_as(tmp_path / "decisions2.json")
+        browser.close()
+    text2 = (tmp_path / "decisions2.json").read_text(encoding="utf-8")
+    assert DecisionSet.loads(text2).dumps() == text2
+    records = json.loads(text2)["decisions"]
+    assert {r["by"] for r in records if r["decision"] == "decline" and r["text"] == make_rounds.ADDED[1][1]} == {"Li Lei"}
+    kept = [r for r in records if r["by"] == "Wang Fang"]
+    assert kept and {r["at"] for r in kept} == {r["at"] for r in data["decisions"]}, "earlier decisions keep author and time"
+    assert any(r["text"] == make_rounds.REWORDED[1] for r in kept), "a reworded match moves to the new wording"
+    _, third, _ = scan_json([r2], "--decisions", str(tmp_path / "decisions2.json"))
+    assert third["summary"]["undecided_findings"] == {"high": 0, "medium": 0, "low": 0}
+    assert {x["decision"]["match"] for _, _, x in findings(third)} == {"exact"}
+
+
+def test_the_example_decisions_file_is_canonical():
+    path = ROOT / "examples" / "rounds" / "decisions.json"
+    assert DecisionSet.load(path).dumps() == path.read_text(encoding="utf-8")

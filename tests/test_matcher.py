@@ -117,7 +117,20 @@ def test_real_model_finds_clear_cases(real, text, category):
     "请提供营业执照及现行有效的公司章程。",
     "Describe your anti-bribery and compliance programme.",
     "请说明个人信息保护制度及是否指定个人信息保护负责人。",
-    "Please put the requested files in the data room hosted in Beijing; our lawyers will read them at your office.",
+    "Who will have access to the virtual data room, and how are the documents in it indexed?",
 ])
 def test_real_model_leaves_ordinary_questions_alone(real, text):
     assert score(real, text) == []
+
+
+def test_shipped_vectors_cover_every_builtin_exemplar():
+    """A first scan on a new machine must encode only the questionnaire: rebuild with `ddcheck vectors` after editing data."""
+    from ddcheck.cache import SHIPPED, ShippedVectors
+    from ddcheck.matcher import ordinary_texts
+
+    taxonomy = load()
+    texts = set(p for c in taxonomy.categories.values() for p in c.positives) | set(ordinary_texts(taxonomy))
+    for name in ("e5", "use"):
+        shipped = ShippedVectors(SHIPPED / f"{name}.npz", get_encoder(name).encoder.id)
+        missing = [t for t in texts if t not in shipped.get_many([t])]
+        assert not missing, f"{len(missing)} exemplars lack shipped {name} vectors, e.g. {missing[0]!r}: run `ddcheck vectors`"

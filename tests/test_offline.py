@@ -44,20 +44,20 @@ for _name in ("create_connection", "getaddrinfo", "gethostbyname", "gethostbynam
 
 @atexit.register
 def _environment():
-    with open(_LOG + ".env", "w", encoding="utf-8") as handle:
-        json.dump({"HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE"),
+    with open(_LOG + ".env", "a", encoding="utf-8") as handle:      # one line per process
+        handle.write(json.dumps({"HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE"),
                    "TRANSFORMERS_OFFLINE": os.environ.get("TRANSFORMERS_OFFLINE"),
                    "transformers_loaded": "transformers" in sys.modules,
-                   "hub_offline": getattr(sys.modules.get("huggingface_hub.constants"), "HF_HUB_OFFLINE", None)}, handle)
+                   "hub_offline": getattr(sys.modules.get("huggingface_hub.constants"), "HF_HUB_OFFLINE", None)}) + "\n")
 '''
 
+# Worded afresh (not taxonomy exemplars, whose vectors ship with the package), so the model must encode them.
 QUESTIONNAIRE = """# 三、业务与客户
-请列明贵公司属于部队的客户及收入。
-Please list all customers that are units of the People's Liberation Army, with revenue per customer.
-请提供涉密项目清单及其密级。
-Please provide copies of the company's business licence.
+请逐项列出贵司二〇二三年与军队采购部门签订的全部合同及金额。
+Kindly enumerate every contract your firm signed with army procurement bureaus in 2023, with the amounts.
+请说明贵司近三年的研发投入及其占营业收入的比例。
+Please provide copies of the company's business licence and articles of association.
 """
-
 
 def offline_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     site = tmp_path / "site"
@@ -99,14 +99,16 @@ def test_full_scan_with_real_matcher_makes_no_connection(tmp_path: Path):
         reports.append(done.stdout)
         attempts = log.read_text(encoding="utf-8") if log.exists() else ""
         assert attempts == "", f"{run} scan tried the network:\n{attempts}"
-    environment = json.loads((tmp_path / "net.log.env").read_text(encoding="utf-8"))
-    assert environment["HF_HUB_OFFLINE"] == "1" and environment["TRANSFORMERS_OFFLINE"] == "1"
-    assert environment["transformers_loaded"], "the real matcher (e5 through sentence-transformers) was used"
+    cold, warm = [json.loads(line) for line in (tmp_path / "net.log.env").read_text(encoding="utf-8").splitlines()]
+    for environment in (cold, warm):
+        assert environment["HF_HUB_OFFLINE"] == "1" and environment["TRANSFORMERS_OFFLINE"] == "1"
+    assert cold["transformers_loaded"], "the cold scan used the real model (e5 through sentence-transformers)"
+    assert cold["hub_offline"] in (True, None)
     report = json.loads(reports[0])
     assert report["engine"]["matcher"] == "hybrid" and "e5" in report["engine"]["encoder"] and "use" in report["engine"]["encoder"]
     units = report["files"][0]["units"]
     flagged = {u["text"] for u in units if u["findings"]}
-    assert "请列明贵公司属于部队的客户及收入。" in flagged
+    assert "请逐项列出贵司二〇二三年与军队采购部门签订的全部合同及金额。" in flagged
     assert report["summary"]["findings"]["high"] >= 1
     assert json.loads(reports[1])["engine"] == report["engine"], \
         "the taxonomy or a model changed between the two runs (were its files edited while the test ran?)"

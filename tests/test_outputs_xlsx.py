@@ -81,6 +81,28 @@ def test_copy_is_deterministic(tmp_path: Path):
     assert a == b
 
 
+EXCEL_CORE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<cp:coreProperties '
+              b'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+              b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+              b'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+              b'<dc:creator>Li Lei</dc:creator><dcterms:created xsi:type="dcterms:W3CDTF">2024-03-01T08:00:00Z</dcterms:created>'
+              b'<dcterms:modified xsi:type="dcterms:W3CDTF">2024-05-06T09:10:11Z</dcterms:modified></cp:coreProperties>')
+
+
+def test_excel_style_properties_keep_their_date_and_stay_valid(tmp_path: Path):
+    """Excel declares the xsi prefix on the root of docProps/core.xml, not on each element: the copy keeps
+    the original's modification date and still opens (splicing the original element in would not)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    build_xlsx(tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as plain, zipfile.ZipFile(src / "q.xlsx", "w") as excel:
+        for info in plain.infolist():
+            excel.writestr(info, EXCEL_CORE if info.filename == "docProps/core.xml" else plain.read(info))
+    _, annotations = annotate(src, tmp_path / "out")
+    wb = load_workbook(annotations[str(src / "q.xlsx")].path)
+    assert wb.properties.modified.isoformat().startswith("2024-05-06T09:10:11")
+
+
 def test_chinese_annotations(tmp_path: Path):
     src = tmp_path / "in"
     src.mkdir()

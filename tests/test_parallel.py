@@ -54,6 +54,16 @@ def pool_forks() -> bool:
     return scan_module._pool_context().get_start_method() == "fork"
 
 
+def rerun_alone(test: str) -> None:
+    """Run one test of this file in a fresh interpreter, where no test has imported torch yet (so the
+    pool forks): in the whole suite an earlier test has, and the scan then starts workers another way."""
+    if os.environ.get("DDCHECK_TEST_ALONE"):
+        pytest.skip("the pool does not fork even in a fresh interpreter on this system")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{test}"],
+                          env={**os.environ, "DDCHECK_TEST_ALONE": "1"}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def test_parallel_and_serial_scans_give_the_same_report(tmp_path: Path):
     folder = corpus(tmp_path / "in")
     outputs = []
@@ -69,7 +79,8 @@ def test_parallel_and_serial_scans_give_the_same_report(tmp_path: Path):
 def test_results_and_callbacks_keep_file_order_whatever_order_workers_finish_in(tmp_path: Path, monkeypatch):
     folder = corpus(tmp_path / "in", 10)
     if not pool_forks():
-        pytest.skip("needs fork workers to slow some files down from the test")
+        rerun_alone("test_results_and_callbacks_keep_file_order_whatever_order_workers_finish_in")        # it needs fork workers to slow some files down from the test
+        return
     real = scan_module.read_file
 
     def slow_first(candidate, limits):       # runs in the workers (inherited through fork)
@@ -96,7 +107,8 @@ def test_results_and_callbacks_keep_file_order_whatever_order_workers_finish_in(
 def test_a_worker_that_dies_costs_only_its_own_file(tmp_path: Path, monkeypatch):
     folder = corpus(tmp_path / "in", 10)
     if not pool_forks():
-        pytest.skip("needs fork workers to make one of them die from the test")
+        rerun_alone("test_a_worker_that_dies_costs_only_its_own_file")        # it needs fork workers to make one of them die from the test
+        return
     real = scan_module.read_file
 
     def crash_on_f04(candidate, limits):

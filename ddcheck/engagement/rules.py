@@ -16,18 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ddcheck.engagement.facts import ALL_FACTS, FILE, Context, FactValue
 from ddcheck.model import SEVERITY_RANK
-from ddcheck.taxonomy import CATEGORY_IDS, TermSet
-from ddcheck.yamlfile import safe_load
+from ddcheck.taxonomy import CATEGORY_IDS, CERTAINTY, Reference, TermSet
+from ddcheck.yamlfile import read_yaml
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "engagement" / "rules.yaml"
 SEVERITIES = ("info", "low", "medium", "high")
 CERTAINTIES = ("definite", "arguable", "unverified")
-REF_CERTAINTY = {"V": "verified against the full text", "S": "secondary source",
-                 "U": "unverified: do not rely on the article number"}
 UNDETERMINED_POLICY = ("always", "with_profile", "never")
 EXPECT = ("applies", "undetermined", "compliant", "absent")
 PLACEHOLDERS = {"requester", "conductor", "licence", "approval", "approval_authority", "kind"}
@@ -200,24 +197,6 @@ class Const(Condition):
 # ----------------------------------------------------------------------------------------
 # Rules
 # ----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Reference:
-    cite: str
-    zh: str
-    certainty: str
-
-    def label(self) -> str:
-        """The reference as shown: an unverified article number is never shown as settled."""
-        if self.certainty == "U":
-            says_so = "unverified" in self.cite.lower() or "not confirmed" in self.cite.lower()
-            return f"{self.cite} [U]" if says_so else f"{self.cite} [U: article number unverified]"
-        return f"{self.cite} [{self.certainty}]"
-
-    def to_json(self) -> dict[str, str]:
-        return {"cite": self.cite, "zh": self.zh, "certainty": self.certainty,
-                "certainty_meaning": REF_CERTAINTY[self.certainty]}
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -460,7 +439,7 @@ def _parse_rule(data: Any, index: int, parser: _Parser, where: str) -> Rule:
         rw = f"{here}.references[{i}]"
         if not isinstance(ref, dict) or not isinstance(ref.get("cite"), str) or not isinstance(ref.get("zh"), str):
             raise RuleError(f"{rw}: needs 'cite' and 'zh'")
-        if ref.get("certainty") not in REF_CERTAINTY:
+        if ref.get("certainty") not in CERTAINTY:
             raise RuleError(f"{rw}: certainty must be V, S or U (got {ref.get('certainty')!r})")
         refs.append(Reference(ref["cite"], ref["zh"], ref["certainty"]))
     if not refs:
@@ -501,11 +480,7 @@ def parse_rules(data: Any, where: str = "rules.yaml") -> RuleSet:
 
 @lru_cache(maxsize=2)
 def load_rules(path: Path = DATA) -> RuleSet:
-    try:
-        data = safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_rules(data, path.name)
+    return parse_rules(read_yaml(path, RuleError), path.name)
 
 
 # ----------------------------------------------------------------------------------------

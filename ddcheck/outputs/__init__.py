@@ -43,6 +43,7 @@ class ReportPlan:
     inputs: frozenset[Path] = field(default_factory=frozenset)
     roots: tuple[Path, ...] = ()       # the paths the user asked to scan (for the copies' folder structure)
     quiet: bool = False
+    convert_timeout: float = 120.0     # seconds LibreOffice may take to convert a legacy file for its copy
 
     def wants_anything(self) -> bool:
         return any(v is not None for v in (self.json, self.out_dir, self.html, self.annotate, self.csv, self.md))
@@ -99,7 +100,8 @@ def write_reports(result, plan: ReportPlan, stdout=None, warn: Callable[[str], N
     copies: dict[Path, dict] = {}
     annotate_dirs = [d for d in (plan.annotate, out / OUT_NAMES["annotate"] if out is not None else None) if d is not None]
     for folder in dict.fromkeys(Path(d) for d in annotate_dirs):
-        annotations = annotate_files(review.files, folder, roots=list(plan.roots), inputs=inputs, lang=plan.lang)
+        annotations = annotate_files(review.files, folder, roots=list(plan.roots), inputs=inputs, lang=plan.lang,
+                                     convert_timeout=plan.convert_timeout)
         copies[folder] = annotations
         for annotation in annotations.values():
             if annotation.path is not None:

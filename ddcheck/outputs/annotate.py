@@ -44,6 +44,8 @@ def copy_name(path: Path, fmt: str) -> str:
     suffix = path.suffix.lower()
     if fmt == "docx":
         out_ext = ".docm" if suffix in (".docm", ".dotm") else ".docx"        # a template's copy is a document
+    elif fmt in ("doc", "xls"):
+        out_ext = f".{fmt}x"                                                  # x.doc -> x.doc.reviewed.docx
     elif fmt == "xlsx":
         out_ext = ".xlsm" if suffix in (".xlsm", ".xltm") else ".xlsx"
     else:
@@ -108,8 +110,10 @@ def rezip(members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
 
 
 def annotate_files(views: list[FileView], out_dir: Path, *, roots: list[Path] | None = None,
-                   inputs: set[Path] | None = None, lang: str = "en") -> dict[str, Annotation]:
-    """Write a reviewed copy of every readable file; return what happened, by the file's report path."""
+                   inputs: set[Path] | None = None, lang: str = "en", convert_timeout: float = 120.0) -> dict[str, Annotation]:
+    """Write a reviewed copy of every readable file; return what happened, by the file's report path.
+
+    A legacy .doc/.xls is converted again (as it was for reading) and its copy is a .docx/.xlsx."""
     from ddcheck.outputs.annotate_docx import annotate_docx
     from ddcheck.outputs.annotate_text import annotate_text
     from ddcheck.outputs.annotate_xlsx import annotate_xlsx
@@ -121,10 +125,16 @@ def annotate_files(views: list[FileView], out_dir: Path, *, roots: list[Path] | 
         if view.failed:
             continue
         target = targets[view.path]
-        writer = {"docx": annotate_docx, "xlsx": annotate_xlsx}.get(view.format, annotate_text)
+        writer = {"docx": annotate_docx, "xlsx": annotate_xlsx, "doc": annotate_docx, "xls": annotate_xlsx}.get(
+            view.format, annotate_text)
         annotation = Annotation(view.path, None, len(view.flagged))
         try:
-            writer(Path(view.path), target, view, annotation, inputs=inputs, lang=lang)
+            extra = {}
+            if view.format in ("doc", "xls"):
+                extra["data"] = _converted(Path(view.path), view.format, convert_timeout)
+                annotation.warnings.append(f"the reviewed copy is the .{view.format}x LibreOffice converts this legacy "
+                                           f".{view.format} file to (the report's locations refer to it too)")
+            writer(Path(view.path), target, view, annotation, inputs=inputs, lang=lang, **extra)
         except Exception as exc:  # noqa: BLE001 - one copy failing must not lose the other reports
             annotation.path = None
             annotation.error = f"could not write a reviewed copy ({type(exc).__name__}: {str(exc)[:200]})"
@@ -133,3 +143,12 @@ def annotate_files(views: list[FileView], out_dir: Path, *, roots: list[Path] | 
                                           f"{annotation.expected} unit(s) were flagged: check it against the report")
         results[view.path] = annotation
     return results
+
+
+def _converted(source: Path, kind: str, timeout: float) -> bytes:
+    """The .docx/.xlsx bytes LibreOffice makes of a legacy file: the same document the reader read."""
+    from ddcheck.convert import convert_legacy
+    from ddcheck.readers.limits import Limits
+    from ddcheck.readers.ooxml import load_bytes
+
+    return convert_legacy(load_bytes(source, Limits()), kind, source.name, timeout=timeout)

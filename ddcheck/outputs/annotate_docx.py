@@ -30,7 +30,7 @@ from lxml import etree
 from ddcheck.report import write_atomic
 from ddcheck.outputs.annotate import Annotation, rezip
 from ddcheck.outputs.review import FileView, UnitView, note_text
-from ddcheck.readers.docx_reader import paragraph_text
+from ddcheck.readers.docx_reader import cell_paragraphs, paragraph_text
 from ddcheck.readers.limits import Limits
 from ddcheck.readers.ooxml import NS, W, load_bytes, open_package, read_xml
 from ddcheck.textnorm import clean, normalise
@@ -112,21 +112,7 @@ class Locator:
     def nested_tables(tc, tbl) -> list:
         return [t for t in tc.iter(_w("tbl")) if t is not tbl and _parent_tc(t) is tc]
 
-    @staticmethod
-    def own_paragraphs(tc) -> list:
-        """The cell's paragraphs, not those of tables nested in it."""
-        out = []
-        for p in tc.iter(_w("p")):
-            anc = p.getparent()
-            nested = False
-            while anc is not None and anc is not tc:
-                if anc.tag == _w("tbl"):
-                    nested = True
-                    break
-                anc = anc.getparent()
-            if not nested:
-                out.append(p)
-        return out
+    own_paragraphs = staticmethod(cell_paragraphs)
 
     def locate(self, label: str, fields: dict) -> tuple[list, str]:
         """(paragraphs to anchor on, where the unit really is when the comment cannot sit on it) or ([], reason)."""
@@ -286,9 +272,9 @@ def _first_line(text: str) -> str:
 
 
 def annotate_docx(source: Path, target: Path, view: FileView, result: Annotation, *, inputs: set[Path],
-                  lang: str = "en") -> None:
+                  lang: str = "en", data: bytes | None = None) -> None:
     limits = Limits()
-    data = load_bytes(source, limits)
+    data = load_bytes(source, limits) if data is None else data        # given: a legacy file's converted bytes
     package = open_package(data, source.name, limits)
     names = package.namelist()
     document = read_xml(package, "word/document.xml", source.name)

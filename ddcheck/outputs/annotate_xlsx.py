@@ -73,7 +73,7 @@ _DRAWING_KINDS = [
     (re.compile(rb"<(?:\w+:)?pic[\s>]"), "pictures"),
     (re.compile(rb"<(?:\w+:)?graphicFrame[\s>]"), "charts and diagrams"),
 ]
-_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>")
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)([^<]*)(</dcterms:modified>)")
 
 
 def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
@@ -166,11 +166,11 @@ def _last_column(ws) -> int:
 
 def _restore_modified(copy: bytes, original: bytes) -> list[tuple[zipfile.ZipInfo | str, bytes]]:
     """The copy's members, with the original's modification date in docProps/core.xml and fixed zip dates."""
-    before = b""
+    before = None          # the original's date only: its element's namespace declarations may sit on its root
     try:
         core = zipfile.ZipFile(io.BytesIO(original)).read("docProps/core.xml")
         match = _MODIFIED.search(core)
-        before = match.group(0) if match else b""
+        before = match.group(2) if match else None
     except KeyError:
         pass
     members = []
@@ -178,13 +178,14 @@ def _restore_modified(copy: bytes, original: bytes) -> list[tuple[zipfile.ZipInf
         for info in package.infolist():
             blob = package.read(info.filename)
             if info.filename == "docProps/core.xml":
-                blob = _MODIFIED.sub(before.replace(b"\\", b"\\\\"), blob) if before else _MODIFIED.sub(b"", blob)
+                blob = (_MODIFIED.sub(lambda m: m.group(1) + before + m.group(3), blob) if before is not None
+                        else _MODIFIED.sub(b"", blob))
             members.append((info.filename, blob))
     return members
 
 
 def annotate_xlsx(source: Path, target: Path, view: FileView, result: Annotation, *, inputs: set[Path],
-                  lang: str = "en") -> None:
+                  lang: str = "en", data: bytes | None = None) -> None:
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -194,7 +195,7 @@ def annotate_xlsx(source: Path, target: Path, view: FileView, result: Annotation
     if any("streaming mode" in w for w in view.warnings):
         raise ValueError("the workbook is too large to annotate in memory; use the HTML report or the CSV instead")
     limits = Limits()
-    data = load_bytes(source, limits)
+    data = load_bytes(source, limits) if data is None else data        # given: a legacy file's converted bytes
     names = set(open_package(data, source.name, limits).namelist())
     macro_ext = target.suffix.lower() in (".xlsm", ".xltm")
     with warnings.catch_warnings(record=True) as caught:

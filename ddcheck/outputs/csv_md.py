@@ -159,6 +159,8 @@ def summary_md(review: Review, lang: str = "en", links: dict[str, str] | None = 
                 lines.append(f"- ⚠ {t('reviewed_copy', lang)}: {md(w)}")
         for ff in f.file_findings:
             lines.append(f"- **{t(ff.severity, lang).upper()}** ({t('file_findings', lang)}) {md(ff.message)}")
+        if review.uses_decisions and f.flagged and not f.new_flagged:
+            lines.append(f"- {t('nothing_new', lang)}")
         for unit in (f.new_flagged if review.uses_decisions else f.flagged):
             where = f"`{unit.location.replace('`', '')}`" + (f" {md(unit.item)}" if unit.item else "")
             lines.append(f"- {where} — {md(unit.text, 240)}")

@@ -171,6 +171,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "changes_pending": ("{n} change(s) not downloaded yet", "{n} 项更改尚未下载"),
     "need_reviewer": ("Enter the reviewer's name first.", "请先填写审阅人姓名。"),
     "shown_decided": ("{n} decided earlier, collapsed", "{n} 项此前已决定，已折叠"),
+    "why_all_decided": ("All {n} flagged question(s) have a reviewer's decision: answer as decided.",
+                        "全部 {n} 个被标记问题均已有审阅决定：请按决定回答。"),
+    "why_some_decided": ("{n} flagged question(s) decided earlier, {m} still to decide.",
+                         "{n} 个被标记问题此前已决定，{m} 个待决定。"),
+    "nothing_new": ("Nothing new to decide in this file.", "本文件没有新的待决定问题。"),
 }
 
 

@@ -411,6 +411,15 @@ class FileView:
         return sum(self.counts().values())
 
     def verdict_reason(self, lang: str = "en") -> str:
+        reason = self._verdict_reason(lang)
+        if self.flagged and self.decided_flagged:          # a decisions file was applied
+            new = len(self.new_flagged)
+            extra = t("why_all_decided", lang, n=len(self.flagged)) if not new else \
+                t("why_some_decided", lang, n=len(self.decided_flagged), m=new)
+            reason = f"{reason} {extra}".strip()
+        return reason
+
+    def _verdict_reason(self, lang: str = "en") -> str:
         counts = self.counts()
         if self.verdict == "unreadable":
             return (self.error or {}).get("message", "")
@@ -622,6 +631,10 @@ def note_text(unit: UnitView, lang: str = "en", max_refs: int = 4, where: str = 
             if more > 0:
                 ref_text += " " + t("more_refs", lang, n=more)
             lines.append(f"{t('references', lang)}: {ref_text}")
+        if f.decided:
+            kind = f.decision.kind
+            lines.append(f"{t('decision', lang)}: {f.decision_line(lang)}"
+                         + (f" [{t('status_' + kind, lang)}]" if kind != "exact" else ""))
         blocks.append("\n".join(lines))
     return xml_safe("\n\n".join(blocks))
 

@@ -164,6 +164,18 @@ class _State:
             self.notes_level = None
 
 
+def cell_paragraphs(tc) -> list:
+    """A table cell's own paragraphs: those of tables nested in it belong to those tables."""
+    out = []
+    for p in tc.iter(_w("p")):
+        anc = p.getparent()
+        while anc is not None and anc is not tc and anc.tag != _w("tbl"):
+            anc = anc.getparent()
+        if anc is tc:
+            out.append(p)
+    return out
+
+
 class DocxReader:
     def __init__(self, data: bytes, name: str, limits: Limits):
         self.name = name
@@ -418,19 +430,7 @@ class DocxReader:
             yield r, cells
 
     def _cell_text(self, tc) -> str:
-        texts = []
-        for p in tc.iter(_w("p")):
-            # paragraphs of nested tables belong to those tables
-            anc = p.getparent()
-            nested = False
-            while anc is not None and anc is not tc:
-                if anc.tag == _w("tbl"):
-                    nested = True
-                    break
-                anc = anc.getparent()
-            if not nested:
-                texts.append(paragraph_text(p))
-        return clean("\n".join(texts))
+        return clean("\n".join(paragraph_text(p) for p in cell_paragraphs(tc)))
 
     def _table(self, tbl, label: str, fields: list) -> None:
         grid = []

@@ -14,15 +14,15 @@
 
 from __future__ import annotations
 
-import io
-import re
 import sys
-import zipfile
 from pathlib import Path
 
 from docx import Document
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from make_questionnaires import freeze  # noqa: E402  (the samples' generator: one way to make files reproducible)
 
 ZIP_TIME = (2026, 3, 2, 9, 0, 0)
 
@@ -66,24 +66,9 @@ def round2_rows() -> list[tuple[str, str]]:
     return rows
 
 
-_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
-
-
 def _freeze(path: Path) -> Path:
     """Fixed zip timestamps and document dates, so rebuilding gives the same bytes."""
-    with zipfile.ZipFile(path) as src:
-        entries = [(info.filename, src.read(info.filename)) for info in src.infolist()]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for name, data in entries:
-            if name == "docProps/core.xml":
-                data = _CORE_DATES.sub(rb"\g<1>2026-03-02T09:00:00Z\g<3>", data)
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, data)
-    path.write_bytes(buffer.getvalue())
-    return path
+    return freeze(path, ZIP_TIME)
 
 
 def build_round1(path: Path) -> Path:
