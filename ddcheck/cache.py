@@ -77,6 +77,8 @@ class EmbeddingCache:
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, vec BLOB, PRIMARY KEY (model, key))"))
             self._retry(lambda: self._db.execute(
                 "CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, reader TEXT, data BLOB)"))
+            self._retry(lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS scored (key TEXT PRIMARY KEY, engine TEXT, data BLOB)"))
         except (OSError, sqlite3.Error, CacheUnavailable) as exc:
             self._disable(f"cannot open {self.path} ({exc})")
 
@@ -157,6 +159,10 @@ class EmbeddingCache:
     # -- parsed files -------------------------------------------------------------------------
     def get_parsed(self, keys: list[str]) -> dict[str, bytes]:
         """Stored reader output by key (see :func:`ddcheck.scan.parse_key`)."""
+        return self._select("parsed", keys)
+
+    def _select(self, table: str, keys: list[str]) -> dict[str, bytes]:
+        """``data`` by ``key`` from one of the keyed tables; a cache that fails is switched off, not fatal."""
         found: dict[str, bytes] = {}
         if self._db is None:
             return found
@@ -164,7 +170,7 @@ class EmbeddingCache:
         try:
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
-                query = f"SELECT key, data FROM parsed WHERE key IN ({','.join('?' * len(chunk))})"
+                query = f"SELECT key, data FROM {table} WHERE key IN ({','.join('?' * len(chunk))})"
                 found.update(self._retry(lambda: self._db.execute(query, chunk).fetchall()))
         except (sqlite3.Error, CacheUnavailable) as exc:
             self._disable(f"cannot read {self.path} ({exc})")
@@ -185,6 +191,20 @@ class EmbeddingCache:
         except (sqlite3.Error, CacheUnavailable) as exc:
             self._disable(f"cannot write {self.path} ({exc})")
 
+    # -- scored texts (the matcher's findings) -----------------------------------------------
+    def get_scored(self, keys: list[str]) -> dict[str, bytes]:
+        """Stored findings by key (see :meth:`ddcheck.matcher.Matcher.match_units`)."""
+        return self._select("scored", keys)
+
+    def put_scored(self, engine: str, items: list[tuple[str, bytes]]) -> None:
+        if self._db is None or not items:
+            return
+        rows = [(key, engine, data) for key, data in items]
+        try:
+            self._write(lambda db: db.executemany("INSERT OR REPLACE INTO scored VALUES (?, ?, ?)", rows))
+        except (sqlite3.Error, CacheUnavailable) as exc:
+            self._disable(f"cannot write {self.path} ({exc})")
+
     def count(self, model: str | None = None) -> int:
         if self._db is None:
             return 0
@@ -196,7 +216,7 @@ class EmbeddingCache:
         return cache_info(self.path.parent)
 
     def clear(self, model: str | None = None) -> int:
-        """Delete the vectors of one encoder id, or everything (vectors and parsed files); returns how many vectors."""
+        """Delete the vectors (and findings) of one encoder id, or everything; returns how many vectors."""
         if self._db is None:
             return 0
         count = self.count(model)
@@ -205,8 +225,10 @@ class EmbeddingCache:
             if model is None:
                 db.execute("DELETE FROM vectors")
                 db.execute("DELETE FROM parsed")
+                db.execute("DELETE FROM scored")
             else:
                 db.execute("DELETE FROM vectors WHERE model = ?", [model])
+                db.execute("DELETE FROM scored WHERE engine LIKE ?", [f"%{model}%"])
 
         self._write(delete)
         try:
@@ -243,7 +265,7 @@ def cache_info(root: Path | None = None) -> dict[str, object]:
     files = [db_path, db_path.with_name(DB_NAME + "-wal"), db_path.with_name(DB_NAME + "-shm")]
     info: dict[str, object] = {"path": str(root), "database": str(db_path),
                                "bytes": sum(f.stat().st_size for f in files if f.exists()), "models": {}, "parsed_files": 0,
-                               "built_models": {}}
+                               "scored_texts": 0, "built_models": {}}
     if db_path.exists():
         try:
             db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
@@ -252,6 +274,10 @@ def cache_info(root: Path | None = None) -> dict[str, object]:
                 try:
                     info["parsed_files"] = db.execute("SELECT COUNT(*) FROM parsed").fetchone()[0]
                 except sqlite3.OperationalError:      # a cache written before parsed files were kept
+                    pass
+                try:
+                    info["scored_texts"] = db.execute("SELECT COUNT(*) FROM scored").fetchone()[0]
+                except sqlite3.OperationalError:      # a cache written before findings were kept
                     pass
             finally:
                 db.close()
@@ -302,6 +328,9 @@ def write_shipped(path: Path, encoder_id: str, texts: list[str], vectors: np.nda
     tmp.replace(path)
 
 
+RELEASE_AFTER = 2000      # texts encoded in one call from which the model is released afterwards
+
+
 class CachedEncoder:
     """Wraps an encoder: texts seen before come from the cache or the shipped vectors; only the rest reach the model, in one batch."""
 
@@ -330,9 +359,10 @@ class CachedEncoder:
         self.hits += len(unique) - len(missing)
         if missing:
             known.update(self._encode_missing(missing))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([known[t] for t in texts]).astype(np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)      # filled in place: one copy, not three
+        for row, text in enumerate(texts):
+            out[row] = known[text]
+        return out
 
     def _encode_missing(self, missing: list[str]) -> dict[str, np.ndarray]:
         """Encode in chunks of similar length (little padding in the model's batches), reporting progress and
@@ -351,4 +381,9 @@ class CachedEncoder:
                 self.cache.put_many(self.id, chunk, vectors)
             out.update(zip(chunk, vectors))
             reporter.encoding(self.id, start + len(chunk), len(ordered))
+        if len(ordered) >= RELEASE_AFTER and self.cache is not None and hasattr(self.encoder, "release"):
+            # A large scan encodes all its texts in this one call and they are cached now: free the model's
+            # memory for the rest of the scan (the next encoder, the similarity search). Reloading, should a
+            # later step meet a new text, costs seconds; keeping it costs half a gigabyte until the end.
+            self.encoder.release()
         return out

@@ -469,6 +469,7 @@ def cache_info_command(json_out: bool = typer.Option(False, "--json", help="Prin
     typer.echo(f"cache:    {info['path']}  (set DDCHECK_CACHE to move it)")
     typer.echo(f"database: {info['database']}  {_bytes(info['bytes'])}")
     typer.echo(f"parsed:   {info['parsed_files']:>8,}  files (reader output by file content)")
+    typer.echo(f"scored:   {info['scored_texts']:>8,}  texts (findings by text, section and engine)")
     if info.get("error"):
         typer.echo(f"          could not be read: {info['error']}")
     if not info["models"]:
@@ -484,11 +485,11 @@ def cache_clear_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     model: Optional[str] = typer.Option(None, "--model", metavar="ID", help="Clear only the vectors of this encoder id (see 'ddcheck cache info')."),
 ) -> None:
-    """Delete the cached vectors and parsed files (the next scan encodes and parses everything again). Built models are kept."""
+    """Delete the cached vectors, parsed files and scored texts (the next scan does everything again). Built models are kept."""
     from ddcheck.cache import DB_NAME, EmbeddingCache, cache_info
 
     info = cache_info()
-    count = info["models"].get(model, 0) if model else sum(info["models"].values()) + info["parsed_files"]
+    count = info["models"].get(model, 0) if model else sum(info["models"].values()) + info["parsed_files"] + info["scored_texts"]
     if model and model not in info["models"]:
         _err(f"error: the cache holds no vectors for '{model}'; see 'ddcheck cache info'")
         raise typer.Exit(EXIT_USAGE)
@@ -500,7 +501,8 @@ def cache_clear_command(
             _err("error: 'ddcheck cache clear' asks for confirmation; pass --yes to clear without asking")
             raise typer.Exit(EXIT_USAGE)
         what = (f"{info['models'][model]:,} cached vectors of {model}" if model else
-                f"{sum(info['models'].values()):,} cached vectors and {info['parsed_files']:,} parsed files")
+                f"{sum(info['models'].values()):,} cached vectors, {info['parsed_files']:,} parsed files and "
+                f"{info['scored_texts']:,} scored texts")
         if not typer.confirm(f"Delete {what} from {info['database']}?"):
             typer.echo("nothing deleted")
             raise typer.Exit(EXIT_OK)
@@ -510,8 +512,8 @@ def cache_clear_command(
         raise typer.Exit(EXIT_USAGE)
     deleted = cache.clear(model)
     cache.close()
-    typer.echo(f"deleted {deleted:,} cached vectors{'' if model else ' and ' + format(info['parsed_files'], ',') + ' parsed files'} "
-               f"from {info['database']}")
+    rest = "" if model else f", {info['parsed_files']:,} parsed files and {info['scored_texts']:,} scored texts"
+    typer.echo(f"deleted {deleted:,} cached vectors{rest} from {info['database']}")
 
 
 # -- review workflow: decisions, version diff, configuration -------------------------------------------------

@@ -23,8 +23,12 @@ contribution, so it always adds up to the reported score.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -43,9 +47,9 @@ GENERIC_LABELS = {
     "public_source": "refers to information that is already public",
     "overseas_party": "mentions an overseas party or a transfer abroad",
 }
-_CHUNK = 1024
+_CHUNK = 1024          # rows per similarity block: bounds memory on 20,000-question scans
 BASELINE = ("calibrated baseline (ordinary examples far outnumber any one category's, "
-            "so being as close to both leans towards a finding)")   # rows per similarity block: bounds memory on 20,000-question scans
+            "so being as close to both leans towards a finding)")
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def ordinary_texts(taxonomy: Taxonomy) -> list[str]:
 class Matcher:
     """Scores texts against the categories; construct with :func:`build_matcher`."""
 
-    def __init__(self, kind: str, taxonomy: Taxonomy, encoder=None, params: Params | None = None):
+    def __init__(self, kind: str, taxonomy: Taxonomy, encoder=None, params: Params | None = None, cache=None):
         if kind not in MATCHERS:
             raise ValueError(f"unknown matcher {kind!r}; choose from {', '.join(MATCHERS)}")
         if kind != "keywords" and encoder is None:
@@ -132,6 +136,7 @@ class Matcher:
         self.ids = [c.id for c in self.categories]
         self.encoder = encoder
         self.params = params or Params()
+        self.cache = cache                  # a ddcheck.cache.EmbeddingCache: findings of texts scored before
         self._index: Index | None = None
 
     # -- evidence ---------------------------------------------------------------------------
@@ -169,13 +174,14 @@ class Matcher:
             for c in range(len(self.categories)):
                 piece_margins[start:start + len(block), c] = _top_k_mean(sims[:, index.positive_category == c], p.k) - ordinary
         piece_margins -= penalty[:, None]
-        margins = np.full((len(texts), len(self.categories)), -np.inf, dtype=np.float32)
-        chosen = np.zeros((len(texts), len(self.categories)), dtype=np.int64)
-        for i in range(len(pieces)):       # the text first, then its clauses: a clause wins only if strictly better
-            row = owner[i]
-            better = piece_margins[i] > margins[row]
-            margins[row, better] = piece_margins[i, better]
-            chosen[row, better] = i
+        # Each text's pieces are contiguous, the text itself first: the best piece per category, and on a tie
+        # the earliest (a clause wins only if strictly better than the text and the clauses before it).
+        if not texts:
+            return {"margins": np.zeros((0, len(self.categories)), dtype=np.float32), "chosen": np.zeros((0, len(self.categories)), dtype=np.int64),
+                    "own": own_arr, "pieces": pieces, "vectors": vectors}
+        margins = np.maximum.reduceat(piece_margins, own_arr, axis=0)
+        first_best = np.where(piece_margins == margins[owner_arr], np.arange(len(pieces))[:, None], len(pieces))
+        chosen = np.minimum.reduceat(first_best, own_arr, axis=0).astype(np.int64)
         return {"margins": margins, "chosen": chosen, "own": own_arr, "pieces": pieces, "vectors": vectors}
 
     def nearest(self, vectors: np.ndarray, categories: list[int]) -> list[tuple[str, float, str, float]]:
@@ -203,7 +209,9 @@ class Matcher:
             semantic = self.semantic_evidence(texts)
             logits += semantic["margins"] / p.scale
         lexical = [[c.lexical_hits(norm) for c in self.categories] for norm in norms]
-        section_hits = [[bool(sec) and bool(c.lexical_hits(normalise(sec))[0]) for c in self.categories] for sec in sections]
+        by_section = {sec: [bool(sec) and bool(c.lexical_hits(normalise(sec))[0]) for c in self.categories]
+                      for sec in dict.fromkeys(sections)}
+        section_hits = [by_section[sec] for sec in sections]
         generic = [generic_hits(norm) for norm in norms]
         if self.kind != "semantic":
             for row in range(count):
@@ -316,7 +324,11 @@ class Matcher:
 
     # -- scan integration -------------------------------------------------------------------
     def match_units(self, units: list[Unit]) -> None:
-        """Fill ``findings`` of every unit; identical texts under the same section are scored once."""
+        """Fill ``findings`` of every unit; identical texts under the same section are scored once.
+
+        A text's findings depend only on the text, its section and the engine, so with a
+        cache they are kept (keyed by all of these) and a rescan scores only what is new.
+        """
         keys: dict[tuple[str, str], int] = {}
         order = []
         for unit in units:
@@ -324,9 +336,33 @@ class Matcher:
             if key not in keys:
                 keys[key] = len(order)
                 order.append(unit)
-        results = self.score_texts([u.norm for u in order], [u.text for u in order], [u.raw.section for u in order])
+        results: list[list[Finding] | None] = [None] * len(order)
+        engine = self.fingerprint()
+        cache_keys = [_scored_key(engine, u.norm, u.text, u.raw.section) for u in order]
+        stored = self.cache.get_scored(cache_keys) if self.cache is not None else {}
+        for i, key in enumerate(cache_keys):
+            if key in stored:
+                try:
+                    results[i] = pickle.loads(stored[key])
+                except Exception:  # noqa: BLE001 - a damaged entry is scored again
+                    results[i] = None
+        todo = [i for i, r in enumerate(results) if r is None]
+        if todo:
+            scored = self.score_texts([order[i].norm for i in todo], [order[i].text for i in todo],
+                                      [order[i].raw.section for i in todo])
+            for i, findings in zip(todo, scored):
+                results[i] = findings
+            if self.cache is not None:
+                self.cache.put_scored(engine, [(cache_keys[i], pickle.dumps(results[i], protocol=4)) for i in todo])
         for unit in units:
             unit.findings = list(results[keys[(unit.norm, unit.raw.section)]])
+
+    def fingerprint(self) -> str:
+        """Everything a text's findings depend on besides the text: matcher kind, encoder, taxonomy, calibrated
+        parameters and the scoring code itself."""
+        digest = hashlib.sha256("|".join([self.kind, self.encoder.id if self.encoder is not None else "none",
+                                          self.taxonomy.version, repr(self.params), _scoring_code()]).encode())
+        return f"{self.kind}|{self.encoder.id if self.encoder is not None else 'none'}|{digest.hexdigest()[:16]}"
 
     def match_files(self, files) -> None:
         self.match_units([u for f in files for u in f.units])
@@ -334,6 +370,26 @@ class Matcher:
     def engine_info(self) -> dict[str, str]:
         return {"encoder": self.encoder.id if self.encoder is not None and self.kind != "keywords" else "none",
                 "taxonomy": self.taxonomy.version, "matcher": self.kind}
+
+
+# The modules whose code decides a text's findings (their source is part of the findings cache key).
+_SCORING_CODE = ("matcher.py", "features.py", "terms.py", "clauses.py", "segment.py", "textnorm.py", "taxonomy.py",
+                 "model.py", "calibration.py")
+
+
+@lru_cache(maxsize=1)
+def _scoring_code() -> str:
+    from ddcheck import __version__
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for name in _SCORING_CODE:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _scored_key(engine: str, norm: str, text: str, section: str) -> str:
+    return hashlib.sha256("\0".join((engine, norm, text, section)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _matching_form(text: str) -> str:
@@ -363,4 +419,4 @@ def build_matcher(kind: str = "hybrid", encoder: str | None = None, use_cache: b
 
     spec = "+".join(parse_spec(spec))
     cache = EmbeddingCache() if use_cache else None
-    return Matcher(kind, taxonomy, get_encoder(spec, cache), params=params or load_params(kind, spec))
+    return Matcher(kind, taxonomy, get_encoder(spec, cache), params=params or load_params(kind, spec), cache=cache)

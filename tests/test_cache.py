@@ -193,6 +193,7 @@ def test_cache_info_and_clear(tmp_path: Path, monkeypatch):
     CliRunner().invoke(app, ["scan", str(tmp_path / "q.txt"), "--json", str(tmp_path / "r.json"), "--encoder", "hash"])
     info = json.loads(CliRunner().invoke(app, ["cache", "info", "--json"]).stdout)
     assert info["path"] == str(tmp_path / "cache") and info["bytes"] > 0 and info["parsed_files"] == 1
+    assert info["scored_texts"] == 1
     (model, count), = info["models"].items()
     assert model == HashEncoder().id and count > 100       # the exemplars and the question
     text = CliRunner().invoke(app, ["cache", "info"]).stdout
@@ -206,7 +207,7 @@ def test_cache_info_and_clear(tmp_path: Path, monkeypatch):
     assert cache_info()["models"] == {model: count}
     cleared = CliRunner().invoke(app, ["cache", "clear"], input="y\n")
     assert cleared.exit_code == 0 and f"deleted {count:,} cached vectors" in cleared.stdout
-    assert cache_info()["models"] == {} and cache_info()["parsed_files"] == 0
+    assert cache_info()["models"] == {} and cache_info()["parsed_files"] == cache_info()["scored_texts"] == 0
     assert CliRunner().invoke(app, ["cache", "clear", "--yes"]).stdout.strip().endswith("is empty")
 
 
@@ -228,3 +229,66 @@ def test_shipped_vectors_are_used_only_for_their_encoder_id(tmp_path: Path):
     assert set(ShippedVectors(path, "enc:1").get_many(["y", "w"])) == {"y"}
     assert ShippedVectors(path, "enc:2").get_many(["y"]) == {}
     assert len(text_key("x")) == 32
+
+
+def test_a_rescan_scores_only_new_texts_and_the_engine_is_part_of_the_key(tmp_path: Path, monkeypatch):
+    from ddcheck.matcher import Matcher
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("List the military customers and the revenue from each.\nDescribe the board.\n",
+                                  encoding="utf-8")
+    args = ["scan", str(folder), "--json", "-", "--encoder", "hash", "--fail-on", "never"]
+    cold = CliRunner().invoke(app, args)
+    scored: list[list[str]] = []
+    real = Matcher.score_texts
+    monkeypatch.setattr(Matcher, "score_texts", lambda self, norms, texts, sections=None:
+                        scored.append(list(texts)) or real(self, norms, texts, sections))
+    warm = CliRunner().invoke(app, args)
+    assert warm.stdout == cold.stdout and scored == [], "every finding came from the cache"
+    assert any(u["findings"] for u in json.loads(warm.stdout)["files"][0]["units"])
+    (folder / "a.txt").write_text("List the military customers and the revenue from each.\nDescribe the auditors.\n",
+                                  encoding="utf-8")
+    CliRunner().invoke(app, args)
+    assert scored == [["Describe the auditors."]], "only the new question is scored"
+    keywords = CliRunner().invoke(app, args + ["--matcher", "keywords"])
+    assert scored[-1] == ["List the military customers and the revenue from each.", "Describe the auditors."], \
+        "another matcher does not reuse the hybrid matcher's findings"
+    assert json.loads(keywords.stdout)["engine"]["matcher"] == "keywords"
+    scored.clear()
+    CliRunner().invoke(app, args + ["--no-cache"])
+    assert len(scored) == 1 and len(scored[0]) == 2, "--no-cache scores everything"
+
+
+def test_a_damaged_findings_entry_is_scored_again(tmp_path: Path):
+    (tmp_path / "q.txt").write_text("List the military customers.\n", encoding="utf-8")
+    args = ["scan", str(tmp_path / "q.txt"), "--json", "-", "--encoder", "hash", "--fail-on", "never"]
+    first = CliRunner().invoke(app, args).stdout
+    db = sqlite3.connect(tmp_path / "cache" / "embeddings.sqlite3")
+    db.execute("UPDATE scored SET data = x'00'")
+    db.commit()
+    db.close()
+    assert CliRunner().invoke(app, args).stdout == first
+
+
+def test_a_large_batch_releases_the_model_afterwards_and_a_small_one_keeps_it(tmp_path: Path, monkeypatch):
+    import ddcheck.cache as cache_module
+
+    class Releasing(Counting):
+        released = 0
+
+        def release(self):
+            self.released += 1
+
+    monkeypatch.setattr(cache_module, "RELEASE_AFTER", 50)
+    inner = Releasing()
+    encoder = CachedEncoder(inner, EmbeddingCache(tmp_path / "c.sqlite3"))
+    encoder.encode([f"question {i}" for i in range(10)])
+    assert inner.released == 0, "a small scan keeps its model"
+    big = [f"item {i}" for i in range(60)]
+    first = encoder.encode(big)
+    assert inner.released == 1, "every text is cached now: the model's memory is given back"
+    assert np.array_equal(encoder.encode(big), first) and inner.released == 1
+    uncached = Releasing()
+    assert CachedEncoder(uncached, None).encode(big).shape == (60, 32)
+    assert uncached.released == 0, "without a cache a later step would have to encode again: keep the model"

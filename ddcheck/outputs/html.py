@@ -7,12 +7,12 @@ report's own style and script (by hash) and forbids every fetch, so even a
 question that slipped past escaping could not load or run anything. Jinja's
 autoescape is on for every value: questionnaire text renders as text.
 
-One report covers all the files of a scan (a summary table that links to one
-section per file, and a file filter) rather than one page per file plus an
-index: a single file cannot lose its links when it is e-mailed, copied or moved
-to a USB stick, its totals equal the JSON report's, and the filters and search
-work across the whole scan. Printing with a file selected prints that file's
-review.
+The main report covers all the files of a scan (a summary table that links to
+one section per file, and a file filter): a single file cannot lose its links
+when it is e-mailed, copied or moved to a USB stick, its totals equal the JSON
+report's, and the filters and search work across the whole scan. For a folder
+scan :func:`render_index` adds an ``index.html`` that links one page per file
+(each the same report over that file alone), for sending one file's review on.
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(review: Review, lang: str = "en", html_dir: Path | None = None) -> str:
-    """The report as a string; ``html_dir`` is where it will be saved (for links to the reviewed copies)."""
+def render_html(review: Review, lang: str = "en", html_dir: Path | None = None, index_link: str = "") -> str:
+    """The report as a string; ``html_dir`` is where it will be saved (for links to the reviewed copies);
+    ``index_link`` (relative) makes a one-file page link back to its folder's index."""
     env = _environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -130,6 +131,24 @@ def render_html(review: Review, lang: str = "en", html_dir: Path | None = None) 
         colours=SEVERITY_COLOUR, severities=SEVERITIES, copy_link=copy_link, other_name=other_name,
         action_label=lambda code: action_label(code, lang), t=lambda key, **kw: t(key, lang, **kw),
         categories=review.categories_present(), record_index=record_index, decision_codes=list(iter_codes()),
-        decisions_json=_json_for_page(DecisionSet(list(records)).to_json()),
+        decisions_json=_json_for_page(DecisionSet(list(records)).to_json()), index_link=index_link,
     )
     return html
+
+
+def page_name(index: int, path: str) -> str:
+    """``files/003-尽职调查清单.docx.html``: the file's place in the scan keeps equal names apart."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:80].strip("._") or "file"
+    return f"{index:03d}-{safe}.html"
+
+
+def render_index(review: Review, pages: dict[int, str], combined: str, lang: str = "en") -> str:
+    """``index.html`` of a folder scan: the verdict and counts of every file, each linked to its own page
+    (``pages``: file index -> relative link) and to the combined report (``combined``). No script."""
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    return _environment().get_template("index.html.j2").render(
+        review=review, lang=lang, s=table(lang), css=css, csp_style=_sha256(css), severities=SEVERITIES,
+        pages={i: quote(link) for i, link in pages.items()}, combined=quote(combined),
+        t=lambda key, **kw: t(key, lang, **kw),
+    )

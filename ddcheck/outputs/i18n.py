@@ -176,6 +176,13 @@ _TEXT: dict[str, tuple[str, str]] = {
     "why_some_decided": ("{n} flagged question(s) decided earlier, {m} still to decide.",
                          "{n} 个被标记问题此前已决定，{m} 个待决定。"),
     "nothing_new": ("Nothing new to decide in this file.", "本文件没有新的待决定问题。"),
+    # folder index (index.html) and the one-file pages it links to
+    "index_title": ("ddcheck review — index of files", "ddcheck 审阅 — 文件索引"),
+    "index_intro": ("One page per file below; the combined report holds every file of the scan, with filters and search.",
+                    "下表每个文件各有一页审阅报告；合并报告包含本次扫描的全部文件，可筛选和搜索。"),
+    "combined_report": ("Combined report (all files)", "合并报告（全部文件）"),
+    "file_report": ("Report", "报告"),
+    "back_to_index": ("← index of files", "← 文件索引"),
 }
 
 
