@@ -33,6 +33,20 @@ DB_NAME = "embeddings.sqlite3"
 ENCODE_CHUNK = 512     # texts per model call: progress and cache writes after each; an interrupted scan keeps them
 
 
+def source_version(names: tuple[str, ...]) -> str:
+    """A hash of the package version and the source of these modules or folders (relative to the package):
+    part of a cache key, so that a change to the code that made an entry makes it a miss."""
+    from ddcheck import __version__
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for name in names:
+        path = root / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_root() -> Path:
     """``$DDCHECK_CACHE``, else ``$XDG_CACHE_HOME/ddcheck``, else ``~/.cache/ddcheck``."""
     if os.environ.get("DDCHECK_CACHE"):

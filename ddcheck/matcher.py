@@ -28,7 +28,6 @@ import math
 import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -153,6 +152,10 @@ class Matcher:
         ``vectors``, so an explanation can name the clause and the nearest examples.
         """
         p = self.params
+        if not texts:
+            empty = np.zeros((0, len(self.categories)))
+            return {"margins": empty.astype(np.float32), "chosen": empty.astype(np.int64), "own": np.zeros(0, dtype=np.int64),
+                    "pieces": [], "vectors": np.zeros((0, self.encoder.dim), dtype=np.float32)}
         pieces: list[str] = []
         owner: list[int] = []
         own: list[int] = []
@@ -176,9 +179,6 @@ class Matcher:
         piece_margins -= penalty[:, None]
         # Each text's pieces are contiguous, the text itself first: the best piece per category, and on a tie
         # the earliest (a clause wins only if strictly better than the text and the clauses before it).
-        if not texts:
-            return {"margins": np.zeros((0, len(self.categories)), dtype=np.float32), "chosen": np.zeros((0, len(self.categories)), dtype=np.int64),
-                    "own": own_arr, "pieces": pieces, "vectors": vectors}
         margins = np.maximum.reduceat(piece_margins, own_arr, axis=0)
         first_best = np.where(piece_margins == margins[owner_arr], np.arange(len(pieces))[:, None], len(pieces))
         chosen = np.minimum.reduceat(first_best, own_arr, axis=0).astype(np.int64)
@@ -360,9 +360,10 @@ class Matcher:
     def fingerprint(self) -> str:
         """Everything a text's findings depend on besides the text: matcher kind, encoder, taxonomy, calibrated
         parameters and the scoring code itself."""
-        digest = hashlib.sha256("|".join([self.kind, self.encoder.id if self.encoder is not None else "none",
-                                          self.taxonomy.version, repr(self.params), _scoring_code()]).encode())
-        return f"{self.kind}|{self.encoder.id if self.encoder is not None else 'none'}|{digest.hexdigest()[:16]}"
+        encoder = self.encoder.id if self.encoder is not None else "none"
+        digest = hashlib.sha256("|".join([self.kind, encoder, self.taxonomy.version, repr(self.params),
+                                          _scoring_code()]).encode())
+        return f"{self.kind}|{encoder}|{digest.hexdigest()[:16]}"
 
     def match_files(self, files) -> None:
         self.match_units([u for f in files for u in f.units])
@@ -379,13 +380,9 @@ _SCORING_CODE = ("matcher.py", "features.py", "terms.py", "clauses.py", "segment
 
 @lru_cache(maxsize=1)
 def _scoring_code() -> str:
-    from ddcheck import __version__
+    from ddcheck.cache import source_version
 
-    root = Path(__file__).parent
-    digest = hashlib.sha256(__version__.encode())
-    for name in _SCORING_CODE:
-        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return source_version(_SCORING_CODE)
 
 
 def _scored_key(engine: str, norm: str, text: str, section: str) -> str:

@@ -135,15 +135,9 @@ _READER_CODE = ("readers", "segment.py", "textnorm.py", "model.py", "scan.py", "
 @lru_cache(maxsize=1)
 def reader_version() -> str:
     """A hash of the package version and the source of everything that turns a file into units."""
-    from ddcheck import __version__
+    from ddcheck.cache import source_version
 
-    root = Path(__file__).parent
-    digest = hashlib.sha256(__version__.encode())
-    for name in _READER_CODE:
-        path = root / name
-        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_version(_READER_CODE)
 
 
 def parse_key(path: Path, limits: Limits) -> str | None:

@@ -81,6 +81,12 @@ def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
+@lru_cache(maxsize=None)
+def asset(name: str) -> str:
+    """A template folder file (the pages' inline CSS and JS), read once per process."""
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     """One environment per process: Jinja compiles each template once (a folder scan renders one page per file)."""
@@ -93,8 +99,7 @@ def render_html(review: Review, lang: str = "en", html_dir: Path | None = None, 
     """The report as a string; ``html_dir`` is where it will be saved (for links to the reviewed copies);
     ``index_link`` (relative) makes a one-file page link back to its folder's index."""
     env = _environment()
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    css, js = asset("report.css"), asset("report.js")
     strings = table(lang)
 
     def copy_link(file_view) -> str:
@@ -149,7 +154,7 @@ def page_name(index: int, path: str) -> str:
 def render_index(review: Review, pages: dict[int, str], combined: str, lang: str = "en") -> str:
     """``index.html`` of a folder scan: the verdict and counts of every file, each linked to its own page
     (``pages``: file index -> relative link) and to the combined report (``combined``). No script."""
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    css = asset("report.css")
     return _environment().get_template("index.html.j2").render(
         review=review, lang=lang, s=table(lang), css=css, csp_style=_sha256(css), severities=SEVERITIES,
         pages={i: quote(link) for i, link in pages.items()}, combined=quote(combined),
