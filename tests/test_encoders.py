@@ -1,0 +1,65 @@
+"""The encoders' numerics: equal-length batches, row-wise int8 layers, and e5 vectors that do not depend on the batch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ddcheck.encoders import _length_batches
+
+
+def test_batches_hold_texts_of_one_length_within_the_budget():
+    lengths = [5, 7, 5, 120, 7, 5, 300, 120, 5]
+    batches = _length_batches(lengths, max_batch=2, budget=2 * 120 * 120)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len({lengths[i] for i in batch}) == 1
+        assert len(batch) <= 2 and len(batch) * lengths[batch[0]] ** 2 <= max(2 * 120 * 120, lengths[batch[0]] ** 2)
+    assert [lengths[b[0]] for b in batches] == sorted((lengths[b[0]] for b in batches), reverse=True)
+    assert [6] in batches                      # longer than the budget allows in pairs: alone
+
+
+def test_row_int8_linear_is_close_to_float_exact_on_both_paths_and_row_independent():
+    torch = pytest.importorskip("torch")
+    from ddcheck.encoders.int8 import RowInt8Linear, quantise_linears
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(384, 1536)
+    x = torch.randn(3, 7, 384) * torch.linspace(0.1, 4.0, 7)[None, :, None]
+    fast, exact = RowInt8Linear(linear, fast=True), RowInt8Linear(linear, fast=False)
+    want, got = linear(x).detach(), fast(x)
+    cosine = torch.nn.functional.cosine_similarity(want.reshape(-1, 1536), got.reshape(-1, 1536), dim=1)
+    assert cosine.min() > 0.999
+    assert torch.equal(got, exact(x))
+    assert torch.equal(fast(x[1:2, 3:4]), got[1:2, 3:4])           # one token alone = the same token in a batch
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(8, 2)))
+    assert quantise_linears(model) == 2
+    assert isinstance(model[0], RowInt8Linear) and isinstance(model[2][0], RowInt8Linear)
+
+
+@pytest.fixture(scope="module")
+def e5():
+    from ddcheck.encoders import E5Encoder
+
+    return E5Encoder()
+
+
+def test_an_e5_vector_is_the_same_alone_and_in_any_batch(e5):
+    texts = ["请提供公司章程。", "Provide the list of all military customers and the contracts signed with them.",
+             "请说明公司是否存储境内用户的个人信息，以及数据是否向境外提供。", "Board minutes 2023.", "请提供公司章程。"]
+    together = e5.encode(texts)
+    for i, text in enumerate(texts):
+        assert np.array_equal(e5.encode([text])[0], together[i])
+    assert np.array_equal(e5.encode(texts[::-1]), together[::-1])
+
+
+def test_shipped_e5_vectors_were_made_by_the_current_layers(e5):
+    """Shipped exemplar vectors must come from the same (int8) model the scan runs, not only carry its id."""
+    from ddcheck.cache import SHIPPED, ShippedVectors
+    from ddcheck.taxonomy import load
+
+    texts = [p for c in load().categories.values() for p in c.positives][::97][:12]
+    shipped = ShippedVectors(SHIPPED / "e5.npz", e5.id).get_many(texts)
+    fresh = e5.encode(texts)
+    cosines = [float(np.dot(fresh[i], shipped[t])) for i, t in enumerate(texts)]
+    assert min(cosines) > 0.9995, cosines
