@@ -173,6 +173,22 @@ def scan_once(folder: Path, cache: Path, encoder: str, report: Path, extra: list
     return result
 
 
+def flag_rates(report: dict) -> dict:
+    """Share of the corpus's distinct ordinary and sensitive questions that got a finding: the false-alarm rate
+    a reviewer would meet on request lists like these, beside the share of planted sensitive items caught."""
+    flagged = {}
+    for f in report["files"]:
+        for u in f["units"]:
+            flagged[u["text"]] = flagged.get(u["text"], False) or bool(u["findings"])
+    kinds = {"ordinary": [], "sensitive": []}
+    for text, hit in flagged.items():
+        kinds["sensitive" if corpus.is_sensitive(text) else "ordinary"].append(hit)
+    out = {}
+    for kind, hits in kinds.items():
+        out[kind], out[f"{kind}_n"] = (sum(hits) / len(hits) if hits else 0.0), len(hits)
+    return out
+
+
 def help_time(runs: int = 5) -> float:
     """``ddcheck --help`` as a user types it (the installed console script when there is one), best of ``runs``."""
     script = Path(sys.executable).with_name("ddcheck")
@@ -260,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  cold scan: {cold['units']} units in {cold['wall_s']:.1f} s = {cold['rate']:.1f} units/s; texts encoded "
               f"(units + clauses + exemplars not shipped): {encoded['models']}; peak RSS {cold['peak_rss'] / 2**30:.2f} GB "
               f"(process tree {cold['tree_peak_rss'] / 2**30:.2f} GB)", flush=True)
+        figures["cold"]["flagged"] = flagged = flag_rates(json.loads((work / "cold.json").read_text(encoding="utf-8")))
+        print(f"  questions flagged: ordinary {flagged['ordinary']:.1%} of {flagged['ordinary_n']}, "
+              f"sensitive {flagged['sensitive']:.1%} of {flagged['sensitive_n']} (distinct texts)", flush=True)
         pieces = max(encoded["models"].values(), default=0)
         raw_used = figures["raw"].get(args.encoder, {}).get("rate")
         if raw_used and pieces:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from pathlib import Path
 
 ENTITIES_EN = ["the Company", "the Group", "each PRC subsidiary", "the VIE entities", "the WFOE", "the Hong Kong holding company",
@@ -100,6 +101,19 @@ STANDARD = ["Please provide the business licence of the Company.", "Please provi
             "Do you have an information security policy approved by management?", "Is multi-factor authentication enforced for remote access?",
             "请提供公司最新的营业执照。", "请提供公司章程及历次修订。", "请提供公司组织架构图。", "公司报告期内是否存在重大诉讼？",
             "请说明公司的股权结构。", "请提供董事、监事及高级管理人员名单。"]
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    return re.compile(re.escape(template).replace(re.escape("{e}"), ".*").replace(re.escape("{p}"), ".*"))
+
+
+SENSITIVE_PATTERNS = [_template_pattern(t) for t in SENSITIVE_EN + SENSITIVE_ZH]
+
+
+def is_sensitive(text: str) -> bool:
+    """Whether a generated question came from a sensitive template (an item number in front is ignored)."""
+    text = re.sub(r"^\d+\.\s*", "", text)
+    return any(p.fullmatch(text) for p in SENSITIVE_PATTERNS)
 
 
 def _en(rng: random.Random, sensitive: bool) -> str:

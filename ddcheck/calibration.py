@@ -23,7 +23,7 @@ import yaml
 from ddcheck.yamlfile import safe_load
 
 CALIBRATION = Path(__file__).parent / "data" / "calibration.yaml"
-TARGET_BENIGN_RATE = 0.025          # held-out share of ordinary items flagged that the choice must not exceed
+TARGET_BENIGN_RATE = 0.02           # held-out share of ordinary items flagged that the choice must not exceed
 RATES = (0.005, 0.01, 0.015, 0.02, 0.025, 0.03)   # flag rates tried on the calibration half
 MAX_THRESHOLD_SHIFT = 1.0           # logits a single category's threshold may rise above the global one
 CLAUSE_PENALTY = 0.02

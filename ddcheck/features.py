@@ -14,11 +14,11 @@ import re
 GENERIC = {
     "asks_for_the_thing": re.compile(
         r"copies of|copy of|full text|full list|complete list|\braw\b|record-level|individual-level|row-level|"
-        r"\bnames? of\b|\bname (?:the|each|all|your)|\blist (?:all|every|each)\b|source code|coordinates|"
+        r"\bnames? of\b|\bname (?:the|each|all|your)|source code|coordinates|"
         r"specifications?|parameters|\bdump\b|\bexport (?:of|the) (?:data|database)|full database|per (?:customer|employee|patient)|"
         r"identity (?:card )?numbers?|\bid numbers?|passport (?:copies|numbers)|home address(?:es)?|mobile numbers?|phone numbers?|"
         r"\brosters?\b|"
-        r"复印件|全文|原始|明细|名单|逐一|逐项|全部|坐标|源代码|参数|指标|数据库|全量|具体名称|姓名|身份证|住址|手机号|花名册"),
+        r"复印件|全文|原始|名单|逐一|逐项|坐标|源代码|参数|指标|数据库|全量|具体名称|姓名|身份证|住址|手机号|花名册"),
     "about_policy": re.compile(
         r"\bpolic(?:y|ies)\b|\bprocedures?\b|\bframework\b|\bprogramme\b|\bprogram\b|\bprocess(?:es)? for\b|"
         r"\bdo you have an?\b|\bis there an?\b|\bwhether\b|\byes/no\b|\bcertif|\bin aggregate\b|\baggregate\b|"

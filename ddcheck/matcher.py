@@ -167,8 +167,8 @@ class Matcher:
         owner_arr = np.array(owner)
         own_arr = np.array(own)
         penalty = np.where(np.arange(len(pieces)) == own_arr[owner_arr], 0.0, p.clause_penalty).astype(np.float32)
+        index = self.index()      # first: its few unshipped exemplars must not reload a model released after the texts
         vectors = self.encoder.encode(pieces)
-        index = self.index()
         piece_margins = np.empty((len(pieces), len(self.categories)), dtype=np.float32)
         for start in range(0, len(pieces), _CHUNK):
             block = vectors[start:start + _CHUNK]

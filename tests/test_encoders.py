@@ -37,6 +37,29 @@ def test_row_int8_linear_is_close_to_float_exact_on_both_paths_and_row_independe
     assert isinstance(model[0], RowInt8Linear) and isinstance(model[2][0], RowInt8Linear)
 
 
+def test_row_int8_embedding_rebuilds_rows_within_half_a_step_and_halves_the_table():
+    torch = pytest.importorskip("torch")
+    from ddcheck.encoders.int8 import RowInt8Embedding, quantise_word_embeddings
+
+    torch.manual_seed(1)
+    table = torch.nn.Embedding(40000, 16, padding_idx=1, dtype=torch.float16)
+    table.weight.data *= torch.linspace(0.01, 3.0, 40000, dtype=torch.float16)[:, None]   # rows of very different size
+    quantised = RowInt8Embedding(table)
+    ids = torch.tensor([[0, 5, 39999], [1, 20000, 5]])
+    want, got = table(ids).float(), quantised(ids)
+    step = table.weight.float().abs().amax(dim=1)[ids] / 127.0
+    assert got.dtype == torch.float32 and got.shape == want.shape
+    assert ((got - want).abs() <= step[..., None] / 2 + 1e-6).all()
+    assert torch.equal(got[0, 1], got[1, 2])                          # a row's value does not depend on its neighbours
+    assert quantised.rows.element_size() * quantised.rows.nelement() == table.weight.nelement()   # one byte a weight
+
+    bert = torch.nn.Module()
+    bert.embeddings = torch.nn.Module()
+    bert.embeddings.word_embeddings = table
+    quantise_word_embeddings(bert)
+    assert isinstance(bert.embeddings.word_embeddings, RowInt8Embedding)
+
+
 @pytest.fixture(scope="module")
 def e5():
     from ddcheck.encoders import E5Encoder

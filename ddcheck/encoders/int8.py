@@ -60,3 +60,31 @@ def quantise_linears(module: torch.nn.Module) -> int:
     for parent, name, child in targets:
         setattr(parent, name, RowInt8Linear(child, fast))
     return len(targets)
+
+
+class RowInt8Embedding(torch.nn.Module):
+    """A lookup table stored as int8 rows with one float32 scale each: e5's 250k-token vocabulary takes
+    ~96 MB instead of 192 MB in fp16, for the whole time the model stays loaded. A looked-up row is
+    rebuilt in float32 (its rounding error is at most half a step of that row's own scale)."""
+
+    def __init__(self, embedding: torch.nn.Embedding):
+        super().__init__()
+        table = embedding.weight.detach()
+        scale = torch.empty(table.shape[0], dtype=torch.float32)
+        rows = torch.empty(table.shape, dtype=torch.int8)
+        for start in range(0, table.shape[0], 16384):      # in float32 slices: no full float32 copy of the table
+            block = table[start:start + 16384].to(torch.float32)
+            block_scale = (block.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+            scale[start:start + 16384] = block_scale
+            rows[start:start + 16384] = torch.round(block.div_(block_scale[:, None])).to(torch.int8)
+        self.register_buffer("rows", rows)
+        self.register_buffer("scale", scale)
+        self.padding_idx = embedding.padding_idx
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.rows[ids].to(torch.float32) * self.scale[ids].unsqueeze(-1)
+
+
+def quantise_word_embeddings(bert: torch.nn.Module) -> None:
+    """Replace the model's word-embedding table with :class:`RowInt8Embedding`, in place."""
+    bert.embeddings.word_embeddings = RowInt8Embedding(bert.embeddings.word_embeddings)
