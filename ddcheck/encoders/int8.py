@@ -29,24 +29,29 @@ def _integer_product(rows: torch.Tensor, weights: torch.Tensor, fast: bool) -> t
     return (rows.to(torch.float64) @ weights.to(torch.float64)).to(torch.float32)
 
 
+def _rows_to_int8(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of a float32 matrix as int8 with its own scale (its largest magnitude / 127), and the scales:
+    the one rounding rule of weights, activations and the vocabulary table."""
+    scale = (matrix.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+    return torch.round(matrix / scale[:, None]).to(torch.int8), scale
+
+
 class RowInt8Linear(torch.nn.Module):
     """A ``nn.Linear`` whose weights are int8 per output channel and whose inputs are int8 per row."""
 
     def __init__(self, linear: torch.nn.Linear, fast: bool):
         super().__init__()
-        weight = linear.weight.detach().to(torch.float32)
-        scale = (weight.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-        self.register_buffer("weight_t", torch.round(weight / scale[:, None]).to(torch.int8).t().contiguous())
+        rows, scale = _rows_to_int8(linear.weight.detach().to(torch.float32))
+        self.register_buffer("weight_t", rows.t().contiguous())
         self.register_buffer("weight_scale", scale)
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(torch.float32))
         self.in_features, self.out_features, self.fast = linear.in_features, linear.out_features, fast
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(torch.float32)
-        row_scale = (flat.abs().amax(dim=1, keepdim=True) / 127.0).clamp(min=1e-12)
-        rows = torch.round(flat / row_scale).to(torch.int8)
+        rows, row_scale = _rows_to_int8(flat)
         out = _integer_product(rows, self.weight_t, self.fast)
-        out.mul_(row_scale).mul_(self.weight_scale)
+        out.mul_(row_scale[:, None]).mul_(self.weight_scale)
         if self.bias is not None:
             out.add_(self.bias)
         return out.reshape(*x.shape[:-1], self.out_features)
@@ -73,13 +78,9 @@ class RowInt8Embedding(torch.nn.Module):
         scale = torch.empty(table.shape[0], dtype=torch.float32)
         rows = torch.empty(table.shape, dtype=torch.int8)
         for start in range(0, table.shape[0], 16384):      # in float32 slices: no full float32 copy of the table
-            block = table[start:start + 16384].to(torch.float32)
-            block_scale = (block.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-            scale[start:start + 16384] = block_scale
-            rows[start:start + 16384] = torch.round(block.div_(block_scale[:, None])).to(torch.int8)
+            rows[start:start + 16384], scale[start:start + 16384] = _rows_to_int8(table[start:start + 16384].to(torch.float32))
         self.register_buffer("rows", rows)
         self.register_buffer("scale", scale)
-        self.padding_idx = embedding.padding_idx
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.rows[ids].to(torch.float32) * self.scale[ids].unsqueeze(-1)
