@@ -17,7 +17,7 @@ import typer
 from ddcheck import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-ENCODER_HELP = "Encoder: e5 (default), use, minilm, or a combination such as e5+use."
+ENCODER_HELP = "Encoder: e5+use (default), e5, use, minilm, or another combination joined with +."
 
 app = typer.Typer(
     help="Screen due-diligence and survey questionnaires (.docx .xlsx .txt .md .csv) for questions that reach into "

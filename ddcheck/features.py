@@ -22,10 +22,12 @@ GENERIC = {
     "about_policy": re.compile(
         r"\bpolic(?:y|ies)\b|\bprocedures?\b|\bframework\b|\bprogramme\b|\bprogram\b|\bprocess(?:es)? for\b|"
         r"\bdo you have an?\b|\bis there an?\b|\bwhether\b|\byes/no\b|\bcertif|\bin aggregate\b|\baggregate\b|"
-        r"\bsummary\b|\bhigh[- ]level\b|制度|政策|流程|是否建立|是否制定|是否设立|汇总|概述|总体|机制"),
+        r"\bsummary\b|\bhigh[- ]level\b|制度|政策|流程|是否建立|是否制定|是否设立|汇总|概述|总体|机制|"
+        # whether a control, facility or certificate exists: the Chinese of "is there a", "do you have a", "certif"
+        r"是否(?:部署|配备|具备|采用|设有|建有|获得|通过|被评为|取得)"),
     "public_source": re.compile(
         r"publicly (?:available|disclosed)|already public|as disclosed|annual report|prospectus|public (?:record|filing|report)|"
-        r"published|公开披露|已公开|年报|年度报告|招股说明书|招股书|公开信息|公开渠道|公告"),
+        r"published|公开披露|已公开|年报|年度报告|招股说明书|招股书|公开信息|公开渠道|公告|公示"),
     "overseas_party": re.compile(
         r"overseas|offshore|abroad|outside (?:china|the prc)|foreign (?:court|regulator|authority|government|team|client)|"
         r"our (?:hq|headquarters|head office|client)|u\.?s\.? (?:court|regulator|government|department)|\bsec\b|pcaob|"

@@ -245,7 +245,10 @@ class Matcher:
     def selected(self, logits_row: np.ndarray) -> list[int]:
         """Categories reported for one text: above their threshold, near the best one, at most ``max_findings``."""
         p = self.params
-        scores = _logit_to_score(logits_row)
+        # Decided on the score as the report prints it (4 decimals): USE's vectors differ by ~1e-7 with the batch a
+        # text was encoded in, which must not tip a score that sits on a threshold one way in one scan and the
+        # other way in the next, cached, one.
+        scores = np.round(_logit_to_score(logits_row), 4)
         passing = [c for c in range(len(self.categories)) if scores[c] >= p.threshold_for(self.ids[c])]
         if not passing:
             return []

@@ -80,6 +80,19 @@ def test_at_most_max_findings_and_sorted_by_severity(hashed):
     assert 1 <= len(findings) <= 2
 
 
+def test_a_score_on_the_threshold_is_decided_as_printed(hashed):
+    """Scores a hair either side of the threshold (USE's batch noise is ~1e-7) print the same and decide the same."""
+    import numpy as np
+
+    first = hashed.ids.index("state_secret_classified")
+    for nudge in (-3e-7, 0.0, 3e-7):
+        logits = np.full(len(hashed.ids), -5.0)
+        logits[first] = nudge * 4          # d(sigmoid)/dx = 1/4 at 0: the score is 0.5 + nudge
+        assert hashed.selected(logits) == [first], nudge
+    logits[first] = -4e-4                   # 0.4999: below 0.5 as printed, so not reported
+    assert hashed.selected(logits) == []
+
+
 def test_unknown_matcher_and_encoder_are_clear_errors():
     with pytest.raises(ValueError, match="unknown matcher"):
         Matcher("fuzzy", load())
@@ -134,3 +147,17 @@ def test_shipped_vectors_cover_every_builtin_exemplar():
         shipped = ShippedVectors(SHIPPED / f"{name}.npz", get_encoder(name).encoder.id)
         missing = [t for t in texts if t not in shipped.get_many([t])]
         assert not missing, f"{len(missing)} exemplars lack shipped {name} vectors, e.g. {missing[0]!r}: run `ddcheck vectors`"
+
+
+@pytest.mark.parametrize("text, cues", [
+    ("贵公司办公网络是否部署了防火墙和入侵检测系统？", {"about_policy"}),           # whether a control exists
+    ("工业控制类产品是否取得IEC 62443认证？", {"about_policy"}),
+    ("是否有员工经过国防项目涉密人员审查？请列明姓名及涉密等级。", {"asks_for_the_thing"}),   # 是否有 + names: not policy
+    ("请提供绿色工厂的公示链接。", {"public_source"}),
+    ("Do you have a documented information security policy?", {"about_policy"}),
+    ("Provide copies of the classified contracts.", {"asks_for_the_thing"}),
+])
+def test_structural_cues_in_both_languages(text, cues):
+    from ddcheck.features import generic_hits
+
+    assert set(generic_hits(normalise(text))) == cues

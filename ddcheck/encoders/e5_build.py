@@ -24,7 +24,7 @@ import numpy as np
 
 WEIGHTS_FILE = "e5-small-q4.bin"
 WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"    # 3: compact tokenizer.json, added_tokens_decoder in tokenizer_config.json (~0.7 s faster to load)
 QK = 32   # weights per 4-bit block
 # U+FF5E FULLWIDTH TILDE is the one common character NFKC folds but the model's own map keeps.
 _KEEP_AS_IS = {"\uff5e": "\ue000"}
@@ -180,11 +180,14 @@ def _write_directory(target: Path, config: dict, pieces, tensors: dict[str, np.n
         "attention_probs_dropout_prob": 0.0, "position_embedding_type": "absolute", "torch_dtype": "float32",
     }
     (target / "config.json").write_text(json.dumps(bert, indent=1))
-    _tokenizer(pieces).save(str(target / "tokenizer.json"))
+    _tokenizer(pieces).save(str(target / "tokenizer.json"), pretty=False)   # 9 MB instead of 17: parsed faster
     (target / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": config["max_pos"],
         "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
         "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>", "clean_up_tokenization_spaces": False,
+        # The tokenizer has no added tokens. Saying so here spares transformers parsing all of tokenizer.json
+        # a second time in Python (~0.6 s of every load) just to look for them.
+        "added_tokens_decoder": {},
     }, indent=1))
     (target / "special_tokens_map.json").write_text(json.dumps(
         {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
