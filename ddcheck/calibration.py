@@ -130,13 +130,17 @@ def _category_shifts(logits: np.ndarray, ev: Evidence, rows: np.ndarray) -> np.n
     return shifts
 
 
-def _choose(candidates: list[tuple]) -> tuple:
-    """The candidate (found, benign flagged, -shifted, ...) with the most findings on the held-out halves, except
-    that one within ``TIE`` of the best that flags fewer ordinary items wins: false alarms are not spent on a
-    recall difference of about one item in several hundred. Among equals: more found, unshifted, higher rate."""
-    top = max(c[0] for c in candidates)
-    close = [c for c in candidates if c[0] >= top - TIE]
-    return min(close, key=lambda c: (round(c[1], 4), -round(c[0], 4), -c[2], -(c[4] or 0)))
+def _choose(candidates: list[tuple[dict, float | None, bool, dict]]) -> tuple[dict, float | None, bool, dict]:
+    """Of (setting, flag rate, shifted, held-out figures): the most findings on the held-out halves (recall +
+    right category), except that one within ``TIE`` of the best that flags fewer ordinary items wins: false
+    alarms are not spent on a recall difference of about one item in several hundred. Among equals: more
+    found, unshifted, higher rate."""
+    def found(candidate) -> float:
+        return candidate[3]["recall"] + candidate[3]["right"]
+
+    top = max(map(found, candidates))
+    close = [c for c in candidates if found(c) >= top - TIE]
+    return min(close, key=lambda c: (round(c[3]["benign"], 4), -round(found(c), 4), c[2], -(c[1] or 0)))
 
 
 def calibrate(matcher, items, repeats: int = 40, seed: int = 0) -> tuple[dict, dict]:
@@ -174,8 +178,8 @@ def calibrate(matcher, items, repeats: int = 40, seed: int = 0) -> tuple[dict, d
                 held = {key: float(np.mean([f[key] for f in figures])) for key in ("recall", "right", "benign")}
                 if held["benign"] > TARGET_BENIGN_RATE and rate is not None:
                     continue
-                candidates.append((held["recall"] + held["right"], held["benign"], -shifted, dict(cfg), rate, shifted, held))
-    _, _, _, cfg, rate, shifted, held = _choose(candidates)
+                candidates.append((dict(cfg), rate, shifted, held))
+    cfg, rate, shifted, held = _choose(candidates)
     raw = _raw_logits(ev, kind, cfg)
     everything = np.ones(len(items), dtype=bool)
     cfg["bias"] = _baseline(raw, ev, everything, rate) if rate is not None else -0.5 * cfg["weak"]

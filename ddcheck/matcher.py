@@ -33,7 +33,7 @@ import numpy as np
 
 from ddcheck.clauses import clauses, without_options
 from ddcheck.features import generic_hits
-from ddcheck.model import Evidence, Finding, SEVERITY_RANK, Unit
+from ddcheck.model import SCORE_DECIMALS, SEVERITY_RANK, Evidence, Finding, Unit
 from ddcheck.segment import split_label
 from ddcheck.taxonomy import Category, Taxonomy, load
 from ddcheck.textnorm import normalise
@@ -245,10 +245,10 @@ class Matcher:
     def selected(self, logits_row: np.ndarray) -> list[int]:
         """Categories reported for one text: above their threshold, near the best one, at most ``max_findings``."""
         p = self.params
-        # Decided on the score as the report prints it (4 decimals): USE's vectors differ by ~1e-7 with the batch a
-        # text was encoded in, which must not tip a score that sits on a threshold one way in one scan and the
-        # other way in the next, cached, one.
-        scores = np.round(_logit_to_score(logits_row), 4)
+        # Decided on the score as the report prints it: USE's vectors differ by ~1e-7 with the batch a text was
+        # encoded in, which must not tip a score that sits on a threshold one way in one scan and the other way
+        # in the next, cached, one.
+        scores = np.round(_logit_to_score(logits_row), SCORE_DECIMALS)
         passing = [c for c in range(len(self.categories)) if scores[c] >= p.threshold_for(self.ids[c])]
         if not passing:
             return []
@@ -293,7 +293,7 @@ class Matcher:
         total = sum(delta for _, delta in steps)
         assert math.isclose(total, float(logit), abs_tol=1e-3), (total, logit)
         score = float(_logit_to_score(total))
-        steps.append((f"score = sigmoid({total:.2f})", round(score, 4)))
+        steps.append((f"score = sigmoid({total:.2f})", round(score, SCORE_DECIMALS)))
         severity, severity_why = self._severity(category, norm)
         why = category.name_en + (": " + "; ".join(severity_why) if severity_why else "")
         return Finding(

@@ -82,7 +82,7 @@ class Finding:
         return {
             "category": self.category,
             "severity": self.severity,
-            "score": round(self.score, 4),
+            "score": round(self.score, SCORE_DECIMALS),
             "evidence": self.evidence.to_json(),
             "action": self.action[0] if self.action else "",
             "actions": list(self.action),
@@ -108,6 +108,7 @@ class Unit:
 
 
 SEVERITY_RANK = {"none": 0, "info": 0, "low": 1, "medium": 2, "high": 3}
+SCORE_DECIMALS = 4     # a score as reports print it; findings are decided on this rounding too (matcher.selected)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from ddcheck.taxonomy import load
 
 
 def _candidate(found: float, benign: float, rate: float = 0.02, shifted: bool = False) -> tuple:
-    return (found, benign, -shifted, {"k": 3}, rate, shifted, {"recall": found / 2, "right": found / 2, "benign": benign})
+    return ({"k": 3}, rate, shifted, {"recall": found / 2, "right": found / 2, "benign": benign})
 
 
 def test_a_near_tie_goes_to_the_setting_with_fewer_false_alarms():
