@@ -18,23 +18,42 @@ def test_batches_hold_texts_of_one_length_within_the_budget():
     assert [6] in batches                      # longer than the budget allows in pairs: alone
 
 
-def test_row_int8_linear_is_close_to_float_exact_on_both_paths_and_row_independent():
+def test_row_int8_linear_is_close_to_float_exact_on_both_kernels_and_row_independent():
     torch = pytest.importorskip("torch")
-    from ddcheck.encoders.int8 import RowInt8Linear, quantise_linears
+    from ddcheck.encoders.int8 import KERNELS, RowInt8Linear, fastest_kernel, quantise_linears
 
     torch.manual_seed(0)
-    linear = torch.nn.Linear(384, 1536)
-    x = torch.randn(3, 7, 384) * torch.linspace(0.1, 4.0, 7)[None, :, None]
-    fast, exact = RowInt8Linear(linear, fast=True), RowInt8Linear(linear, fast=False)
-    want, got = linear(x).detach(), fast(x)
-    cosine = torch.nn.functional.cosine_similarity(want.reshape(-1, 1536), got.reshape(-1, 1536), dim=1)
-    assert cosine.min() > 0.999
-    assert torch.equal(got, exact(x))
-    assert torch.equal(fast(x[1:2, 3:4]), got[1:2, 3:4])           # one token alone = the same token in a batch
+    for inner, outer in ((384, 1536), (1536, 384)):                # e5's two shapes; 1536 > 1024 is summed in slices
+        linear = torch.nn.Linear(inner, outer)
+        x = torch.randn(3, 7, inner) * torch.linspace(0.1, 4.0, 7)[None, :, None]
+        by_kernel = {kernel: RowInt8Linear(linear, kernel) for kernel in KERNELS}
+        want, got = linear(x).detach(), by_kernel["float32"](x)
+        cosine = torch.nn.functional.cosine_similarity(want.reshape(-1, outer), got.reshape(-1, outer), dim=1)
+        assert cosine.min() > 0.999
+        assert torch.equal(got, by_kernel["int_mm"](x))               # same integer sums, same vectors, any CPU
+        assert torch.equal(by_kernel["float32"](x[1:2, 3:4]), got[1:2, 3:4])   # one token alone = the same token in a batch
+    assert fastest_kernel() in KERNELS
+    with pytest.raises(ValueError):
+        RowInt8Linear(torch.nn.Linear(4, 4), "float16")
 
     model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(8, 2)))
     assert quantise_linears(model) == 2
     assert isinstance(model[0], RowInt8Linear) and isinstance(model[2][0], RowInt8Linear)
+
+
+def test_the_float32_kernel_is_exact_at_the_largest_sums():
+    """Every product at +-127 * 127: the sums reach 24.8 million, past float32's exact integers (2**24)."""
+    torch = pytest.importorskip("torch")
+    from ddcheck.encoders.int8 import EXACT_FLOAT32_TERMS, _float32_product
+
+    for inner in (EXACT_FLOAT32_TERMS, 1536, 3 * EXACT_FLOAT32_TERMS + 5):
+        rows = torch.full((4, inner), 127, dtype=torch.int8)
+        rows[1] = -127
+        rows[2, ::2] = -127                                      # alternating signs: cancels to 0 or 16129
+        weights = torch.full((inner, 3), 127, dtype=torch.int8)
+        weights[: inner // 3, 2] = 1
+        want = (rows.to(torch.int64) @ weights.to(torch.int64)).to(torch.float32)
+        assert torch.equal(_float32_product(rows.float(), weights.float()), want)
 
 
 def test_row_int8_embedding_rebuilds_rows_within_half_a_step_and_halves_the_table():
@@ -77,7 +96,10 @@ def test_an_e5_vector_is_the_same_alone_and_in_any_batch(e5):
 
 
 def test_shipped_e5_vectors_were_made_by_the_current_layers(e5):
-    """Shipped exemplar vectors must come from the same (int8) model the scan runs, not only carry its id."""
+    """Shipped exemplar vectors must come from the model the scan runs (weights, "query: " prefix, layers), not
+    only carry its id. Exact equality holds only on the CPU type that made them: elsewhere the float32 parts
+    (attention, layer norm) round a little differently and e5's int8 steps carry that on (cosine ~0.999, about
+    as far as the int8 layers are from float32). A missing or wrong prefix stays below 0.998 on these texts."""
     from ddcheck.cache import SHIPPED, ShippedVectors
     from ddcheck.taxonomy import load
 
@@ -85,4 +107,4 @@ def test_shipped_e5_vectors_were_made_by_the_current_layers(e5):
     shipped = ShippedVectors(SHIPPED / "e5.npz", e5.id).get_many(texts)
     fresh = e5.encode(texts)
     cosines = [float(np.dot(fresh[i], shipped[t])) for i, t in enumerate(texts)]
-    assert min(cosines) > 0.9995, cosines
+    assert min(cosines) > 0.998, cosines
