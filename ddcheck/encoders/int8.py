@@ -68,11 +68,17 @@ def fastest_kernel() -> str:
     return _chosen_kernel
 
 
-def _rows_to_int8(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row of a float32 matrix as int8 with its own scale (its largest magnitude / 127), and the scales:
-    the one rounding rule of weights, activations and the vocabulary table."""
+def _rounded_rows(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of a float32 matrix rounded to integers in [-127, 127] on its own scale (its largest
+    magnitude / 127), still as float32, and the scales: the one rounding rule of weights, activations and
+    the vocabulary table."""
     scale = (matrix.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-    return torch.round(matrix / scale[:, None]).to(torch.int8), scale
+    return torch.round(matrix / scale[:, None]), scale
+
+
+def _rows_to_int8(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    rows, scale = _rounded_rows(matrix)
+    return rows.to(torch.int8), scale
 
 
 class RowInt8Linear(torch.nn.Module):
@@ -91,11 +97,11 @@ class RowInt8Linear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(torch.float32)
-        rows, row_scale = _rows_to_int8(flat)
+        rows, row_scale = _rounded_rows(flat)
         if self.kernel == "int_mm":
-            out = torch._int_mm(rows, self.weight_t).to(torch.float32)
+            out = torch._int_mm(rows.to(torch.int8), self.weight_t).to(torch.float32)
         else:
-            out = _float32_product(rows.to(torch.float32), self.weight_t)
+            out = _float32_product(rows, self.weight_t)
         out.mul_(row_scale[:, None]).mul_(self.weight_scale)
         if self.bias is not None:
             out.add_(self.bias)
