@@ -116,18 +116,15 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None, sample: floa
 def cpu_description() -> str:
     """The CPU model and whether it has int8 dot-product instructions: e5's speed depends on them (with them
     its int8 layers run in ``torch._int_mm``, ~2.5x faster than float32; without, in float32)."""
-    model, flags = "unknown CPU", set()
+    from ddcheck.encoders.int8 import cpu_int8_flags
+
+    model = "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model == "unknown CPU":
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = set(value.split())
+            model = next((line.partition(":")[2].strip() for line in handle if line.startswith("model name")), model)
     except OSError:
         pass
-    int8 = sorted(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    int8 = cpu_int8_flags()
     return f"{model}; int8 dot-product instructions: {', '.join(int8) if int8 else 'none'}"
 
 

@@ -345,6 +345,12 @@ def write_shipped(path: Path, encoder_id: str, texts: list[str], vectors: np.nda
 RELEASE_AFTER = 2000      # texts encoded in one call from which the model is released afterwards
 
 
+def _chunks(texts: list[str]) -> list[list[str]]:
+    """Texts in model calls of ``ENCODE_CHUNK``, shortest first (similar lengths share a call)."""
+    ordered = sorted(texts, key=len)
+    return [ordered[start:start + ENCODE_CHUNK] for start in range(0, len(ordered), ENCODE_CHUNK)]
+
+
 class CachedEncoder:
     """Wraps an encoder: texts seen before come from the cache or the shipped vectors; only the rest reach the model, in one batch."""
 
@@ -363,13 +369,32 @@ class CachedEncoder:
             self._shipped = ShippedVectors(SHIPPED / f"{self.name}.npz", self.id)
         return self._shipped
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        unique = list(dict.fromkeys(texts))
+    @property
+    def runs_ahead(self) -> bool:
+        """Whether the model can encode in a child process while another model works (see ``start_ahead``)."""
+        return hasattr(self.encoder, "start")
+
+    def missing(self, texts: list[str]) -> list[str]:
+        """The distinct texts neither the cache nor the shipped vectors have: those the model would encode."""
+        return self._lookup(list(dict.fromkeys(texts)))[1]
+
+    def start_ahead(self, texts: list[str]) -> None:
+        """Start the model on the texts it lacks, in the chunks ``encode`` will ask for, in a child process."""
+        missing = self.missing(texts)
+        if missing and self.runs_ahead:
+            self.encoder.start(_chunks(missing))
+
+    def _lookup(self, unique: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
         known = self.cache.get_many(self.id, unique) if self.cache else {}
         missing = [t for t in unique if t not in known]
         if missing and self.shipped() is not None:
             known.update(self.shipped().get_many(missing))
             missing = [t for t in missing if t not in known]
+        return known, missing
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        unique = list(dict.fromkeys(texts))
+        known, missing = self._lookup(unique)
         self.hits += len(unique) - len(missing)
         if missing:
             known.update(self._encode_missing(missing))
@@ -384,18 +409,18 @@ class CachedEncoder:
         from ddcheck import progress
 
         reporter = progress.current()
-        ordered = sorted(missing, key=len)
         out: dict[str, np.ndarray] = {}
-        reporter.encoding(self.id, 0, len(ordered))
-        for start in range(0, len(ordered), ENCODE_CHUNK):
-            chunk = ordered[start:start + ENCODE_CHUNK]
+        reporter.encoding(self.id, 0, len(missing))
+        done = 0
+        for chunk in _chunks(missing):
             vectors = np.asarray(self.encoder.encode(chunk), dtype=np.float32)
             self.encoded += len(chunk)
             if self.cache:
                 self.cache.put_many(self.id, chunk, vectors)
             out.update(zip(chunk, vectors))
-            reporter.encoding(self.id, start + len(chunk), len(ordered))
-        if len(ordered) >= RELEASE_AFTER and self.cache is not None and hasattr(self.encoder, "release"):
+            done += len(chunk)
+            reporter.encoding(self.id, done, len(missing))
+        if len(missing) >= RELEASE_AFTER and self.cache is not None and hasattr(self.encoder, "release"):
             # A large scan encodes all its texts in this one call and they are cached now: free the model's
             # memory for the rest of the scan (the next encoder, the similarity search). Reloading, should a
             # later step meet a new text, costs seconds; keeping it costs half a gigabyte until the end.

@@ -684,6 +684,8 @@ def main() -> None:
 def _leave_quickly(code: int) -> None:
     import threading
 
+    if "ddcheck.encoders" in sys.modules:
+        sys.modules["ddcheck.encoders"].stop_children()      # a USE child's pool has a thread of its own
     if "torch" not in sys.modules or threading.active_count() > 1:
         return                                  # the normal exit is fast, or a thread would be cut short
     import atexit

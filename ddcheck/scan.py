@@ -11,7 +11,6 @@ import io
 import os
 import pickle
 import stat
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -193,17 +192,6 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool_context():
-    """``fork`` where it is safe and cheap (Linux, before torch is imported: nothing heavy is copied and no
-    model threads exist); ``forkserver``/``spawn`` otherwise."""
-    import multiprocessing as mp
-
-    methods = mp.get_all_start_methods()
-    if "fork" in methods and sys.platform.startswith("linux") and "torch" not in sys.modules:
-        return mp.get_context("fork")
-    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _read_in_worker(candidate: Candidate, limits: Limits, key: str | None = None) -> tuple[FileResult, bool]:
     """Read one file; also say whether its content still has ``key`` afterwards (only then is it cached)."""
     result = read_file(candidate, limits)
@@ -293,21 +281,17 @@ class _NoPool(Exception):
     """Worker processes cannot be started here (no semaphores, no fork, process limit)."""
 
 
-def _worker_init() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the main process's to handle
-
-
 def _read_with_pool(candidates: list[Candidate], keys: dict[int, str], indices: list[int], limits: Limits, workers: int,
                     done: Callable[[int, tuple[FileResult, bool]], None]) -> list[int]:
     """Read ``indices`` in a process pool; return those left unread (the pool broke, or none could be started)."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from ddcheck.children import ignore_interrupts, pool_context
+
     read: set[int] = set()
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=ignore_interrupts)
     except (OSError, NotImplementedError, ValueError) as exc:
         raise _NoPool(str(exc)) from exc
     try:

