@@ -380,9 +380,10 @@ class CachedEncoder:
 
     def start_ahead(self, texts: list[str]) -> None:
         """Start the model on the texts it lacks, in the chunks ``encode`` will ask for, in a child process."""
-        missing = self.missing(texts)
-        if missing and self.runs_ahead:
-            self.encoder.start(_chunks(missing))
+        if self.runs_ahead:
+            missing = self.missing(texts)
+            if missing:
+                self.encoder.start(_chunks(missing))
 
     def _lookup(self, unique: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
         known = self.cache.get_many(self.id, unique) if self.cache else {}

@@ -58,7 +58,7 @@ def test_the_float32_kernel_is_exact_at_the_largest_sums():
 
 def test_row_int8_embedding_rounds_each_looked_up_row_on_its_own_within_half_a_step():
     torch = pytest.importorskip("torch")
-    from ddcheck.encoders.int8 import RowInt8Embedding, quantise_word_embeddings
+    from ddcheck.encoders.int8 import RowInt8Embedding
 
     torch.manual_seed(1)
     table = torch.nn.Embedding(40000, 16, padding_idx=1, dtype=torch.float16)
@@ -75,13 +75,6 @@ def test_row_int8_embedding_rounds_each_looked_up_row_on_its_own_within_half_a_s
     assert torch.equal(got[0, 1], got[1, 2])
     assert torch.equal(quantised(torch.tensor([[20000]]))[0, 0], got[1, 1]), "a row's value does not depend on its neighbours"
     assert sorted(looked_up) == [0, 1, 5, 20000, 20000, 39999], "only the rows asked for are read, each once per lookup"
-
-    bert = torch.nn.Module()
-    bert.embeddings = torch.nn.Module()
-    bert.embeddings.word_embeddings = table
-    quantise_word_embeddings(bert)
-    assert isinstance(bert.embeddings.word_embeddings, RowInt8Embedding)
-    assert torch.equal(bert.embeddings.word_embeddings(ids), got)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +116,7 @@ def test_e5_runs_bitwise_as_sentence_transformers_runs_its_model_directory(e5):
     from sentence_transformers import SentenceTransformer
 
     from ddcheck.encoders.e5_build import model_dir
-    from ddcheck.encoders.int8 import quantise_linears, quantise_word_embeddings
+    from ddcheck.encoders.int8 import RowInt8Embedding, quantise_linears
 
     texts = ["请提供公司章程。", "Provide the list of all military customers and the contracts signed with them.",
              "请说明公司是否存储境内用户的个人信息，以及数据是否向境外提供。", "Board minutes 2023.", "A", "～ｆｕｌｌ　ｗｉｄｔｈ～",
@@ -135,7 +128,8 @@ def test_e5_runs_bitwise_as_sentence_transformers_runs_its_model_directory(e5):
             for parameter in module.parameters(recurse=False):
                 parameter.data = parameter.data.float()
     quantise_linears(bert)
-    quantise_word_embeddings(bert)
+    table = bert.embeddings.word_embeddings.weight.detach()          # the float16 table, rounded per row as looked up
+    bert.embeddings.word_embeddings = RowInt8Embedding(lambda ids: table[ids])
     queries = [f"query: {t}" for t in texts]
     tokenizer, _ = e5._load()
     ours = [encoding.ids for encoding in tokenizer.encode_batch(queries)]

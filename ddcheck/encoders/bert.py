@@ -52,17 +52,17 @@ class EncoderLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """Token ids of equal-length texts -> their mean-pooled, L2-normalised sentence vectors."""
+    """Token ids of equal-length texts -> their mean-pooled, L2-normalised sentence vectors. ``words`` looks up
+    the vocabulary rows (``load_bert`` gives the memory-mapped, int8-rounded lookup)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, words: nn.Module):
         super().__init__()
         hidden, eps = config["hidden_size"], config["layer_norm_eps"]
         self.embeddings = nn.Module()
-        for name, rows in (("word_embeddings", config["vocab_size"]), ("position_embeddings", config["max_position_embeddings"]),
-                           ("token_type_embeddings", config["type_vocab_size"])):
-            # given a weight, nn.Embedding skips its random initialisation (1.5 s for the vocabulary, even on "meta")
+        self.embeddings.word_embeddings = words
+        for name, rows in (("position_embeddings", config["max_position_embeddings"]), ("token_type_embeddings", config["type_vocab_size"])):
+            # given a weight, nn.Embedding skips its random initialisation, whose first call on "meta" costs ~1.4 s
             setattr(self.embeddings, name, nn.Embedding(rows, hidden, _weight=torch.empty(rows, hidden)))
-        # load_bert replaces the vocabulary table by its memory-mapped, int8-rounded lookup
         self.embeddings.LayerNorm = nn.LayerNorm(hidden, eps=eps)
         self.layers = nn.ModuleList(EncoderLayer(hidden, config["intermediate_size"], config["num_attention_heads"], eps)
                                     for _ in range(config["num_hidden_layers"]))
@@ -76,6 +76,8 @@ class BertEncoder(nn.Module):
         for layer in self.layers:
             h = layer(h)
         pooled = h.sum(dim=1) / float(length)
+        # Twice, as sentence-transformers does (its Normalize module, then encode's normalize_embeddings): the
+        # second pass can move the last bit, and the vectors must stay bitwise those of the cache and shipped files.
         return F.normalize(F.normalize(pooled, p=2, dim=-1), p=2, dim=-1)
 
 
@@ -90,12 +92,11 @@ def load_bert(directory: Path) -> BertEncoder:
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     if config.get("model_type") != "bert" or config.get("position_embedding_type", "absolute") != "absolute":
         raise ValueError(f"{directory}: not a BERT model with absolute positions")
-    with torch.device("meta"):
-        model = BertEncoder(config)
     weights_file = directory / "model.safetensors"
     table = _mapped(weights_file, WORD_TABLE)
-    model.embeddings.word_embeddings = RowInt8Embedding(
-        lambda ids: torch.from_numpy(table[ids.numpy()]).to(torch.float16).to(torch.float32))
+    words = RowInt8Embedding(lambda ids: torch.from_numpy(table[ids.numpy()]).to(torch.float16).to(torch.float32))
+    with torch.device("meta"):
+        model = BertEncoder(config, words)
     state = {}
     with safe_open(str(weights_file), framework="pt") as weights:
         for key in weights.keys():

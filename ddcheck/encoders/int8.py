@@ -144,8 +144,3 @@ class RowInt8Embedding(torch.nn.Module):
         rows, scale = _rounded_rows(self.rows_of(unique).to(torch.float32))
         return rows.mul_(scale[:, None])[inverse]
 
-
-def quantise_word_embeddings(bert: torch.nn.Module) -> None:
-    """Replace the model's word-embedding table (an ``nn.Embedding``) with :class:`RowInt8Embedding`, in place."""
-    table = bert.embeddings.word_embeddings.weight.detach()
-    bert.embeddings.word_embeddings = RowInt8Embedding(lambda ids: table[ids])
